@@ -1,0 +1,1 @@
+"""casedesk: case management that speaks the Omnium Cases API."""

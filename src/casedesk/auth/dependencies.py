@@ -1,0 +1,51 @@
+"""The acting user of a request, resolved inside the request's own session."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casedesk.auth import service
+from casedesk.auth.policy import Actor, Role, require
+from casedesk.db import ReadSession, WriteSession
+from casedesk.errors import NotAuthenticated
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise NotAuthenticated("Send an access token: Authorization: Bearer <token>.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+async def _actor(request: Request, session: AsyncSession, role: Role) -> Actor:
+    actor = await service.authenticate(
+        session, token=bearer_token(request), key=request.app.state.signing_key
+    )
+    require(actor, role)
+    return actor
+
+
+def reader(role: Role) -> Callable[..., Awaitable[Actor]]:
+    async def dependency(request: Request, session: ReadSession) -> Actor:
+        return await _actor(request, session, role)
+
+    return dependency
+
+
+def writer(role: Role) -> Callable[..., Awaitable[Actor]]:
+    async def dependency(request: Request, session: WriteSession) -> Actor:
+        return await _actor(request, session, role)
+
+    return dependency
+
+
+CaseReader = Annotated[Actor, Depends(reader(Role.CASE_READ))]
+CaseWriter = Annotated[Actor, Depends(writer(Role.CASE_ADMIN))]
+OwnerWriter = Annotated[Actor, Depends(writer(Role.API_OWNER))]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casedesk.auth.models import ApiUserRow, InstanceSecretRow
+
+
+async def get_user(session: AsyncSession, client_id: str) -> ApiUserRow | None:
+    return await session.get(ApiUserRow, client_id)
+
+
+async def list_users(session: AsyncSession) -> list[ApiUserRow]:
+    result = await session.execute(select(ApiUserRow).order_by(ApiUserRow.created))
+    return list(result.scalars())
+
+
+async def count_users(session: AsyncSession) -> int:
+    result = await session.execute(select(func.count()).select_from(ApiUserRow))
+    return int(result.scalar_one())
+
+
+async def add_user(session: AsyncSession, user: ApiUserRow) -> None:
+    session.add(user)
+    await session.flush()
+
+
+async def get_or_create_secret(session: AsyncSession, name: str, candidate: str) -> str:
+    """The stored secret called `name`; `candidate` is stored first if there is none yet."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(
+        dialect.insert(InstanceSecretRow)
+        .values(name=name, value=candidate)
+        .on_conflict_do_nothing(index_elements=[InstanceSecretRow.name])
+    )
+    result = await session.execute(
+        select(InstanceSecretRow.value).where(InstanceSecretRow.name == name)
+    )
+    return str(result.scalar_one())

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from casedesk.auth.dependencies import CaseReader, OwnerWriter
+from casedesk.case_settings import service
+from casedesk.case_settings.schemas import CaseSettings
+from casedesk.db import ReadSession, WriteSession
+from casedesk.problems import problem_responses
+
+router = APIRouter(prefix="/api/cases/settings", tags=["Case settings"])
+
+
+@router.get(
+    "",
+    summary="The tenant's statuses, priorities and case numbering",
+    response_model=CaseSettings,
+    responses=problem_responses(401, 403),
+)
+async def get_settings(session: ReadSession, actor: CaseReader) -> CaseSettings:
+    return CaseSettings.from_rules(await service.get_settings(session, actor=actor))
+
+
+@router.put(
+    "",
+    summary="Replace the tenant's case settings",
+    description=(
+        "A status or priority that cases still use cannot be removed (409 naming how many "
+        "use it). Changing a Level or Severity re-sorts existing cases."
+    ),
+    response_model=CaseSettings,
+    responses=problem_responses(400, 401, 403, 409),
+)
+async def put_settings(
+    settings: CaseSettings, session: WriteSession, actor: OwnerWriter
+) -> CaseSettings:
+    saved = await service.update_settings(session, actor=actor, proposed=settings.to_rules())
+    return CaseSettings.from_rules(saved)

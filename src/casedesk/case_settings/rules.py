@@ -1,0 +1,146 @@
+"""A tenant's case rules: statuses with levels, priorities with severities, numbering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from casedesk.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class StatusDef:
+    name: str
+    level: int
+
+
+@dataclass(frozen=True)
+class PriorityDef:
+    name: str
+    severity: int
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    statuses: tuple[StatusDef, ...]
+    status_new: str
+    status_resolved: str
+    status_closed: str
+    priorities: tuple[PriorityDef, ...]
+    default_priority: str
+    number_prefix: str
+    _statuses: dict[str, StatusDef] = field(init=False, repr=False, compare=False)
+    _priorities: dict[str, PriorityDef] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_statuses", {s.name.lower(): s for s in self.statuses})
+        object.__setattr__(self, "_priorities", {p.name.lower(): p for p in self.priorities})
+
+    def status(self, name: str, *, field_name: str = "Status") -> StatusDef:
+        """The status called `name`, matched case-insensitively, or a 400 listing the allowed."""
+        found = self._statuses.get(name.lower())
+        if found is None:
+            allowed = ", ".join(s.name for s in self.statuses)
+            raise InvalidInput({field_name: [f"Unknown status '{name}'. Allowed: {allowed}."]})
+        return found
+
+    def priority(self, name: str, *, field_name: str = "Priority") -> PriorityDef:
+        found = self._priorities.get(name.lower())
+        if found is None:
+            allowed = ", ".join(p.name for p in self.priorities)
+            raise InvalidInput({field_name: [f"Unknown priority '{name}'. Allowed: {allowed}."]})
+        return found
+
+    @property
+    def new(self) -> StatusDef:
+        return self.status(self.status_new)
+
+    @property
+    def resolved(self) -> StatusDef:
+        return self.status(self.status_resolved)
+
+    @property
+    def closed(self) -> StatusDef:
+        return self.status(self.status_closed)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "Statuses": [{"Name": s.name, "Level": s.level} for s in self.statuses],
+            "StatusNew": self.status_new,
+            "StatusResolved": self.status_resolved,
+            "StatusClosed": self.status_closed,
+            "Priorities": [{"Name": p.name, "Severity": p.severity} for p in self.priorities],
+            "DefaultPriority": self.default_priority,
+            "NumberPrefix": self.number_prefix,
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> CaseRules:
+        return cls(
+            statuses=tuple(StatusDef(s["Name"], s["Level"]) for s in document["Statuses"]),
+            status_new=document["StatusNew"],
+            status_resolved=document["StatusResolved"],
+            status_closed=document["StatusClosed"],
+            priorities=tuple(PriorityDef(p["Name"], p["Severity"]) for p in document["Priorities"]),
+            default_priority=document["DefaultPriority"],
+            number_prefix=document["NumberPrefix"],
+        )
+
+
+DEFAULT_RULES = CaseRules(
+    statuses=(
+        StatusDef("New", 10),
+        StatusDef("In Progress", 20),
+        StatusDef("Waiting for Customer", 30),
+        StatusDef("Resolved", 40),
+        StatusDef("Closed", 50),
+    ),
+    status_new="New",
+    status_resolved="Resolved",
+    status_closed="Closed",
+    priorities=(
+        PriorityDef("Low", 1),
+        PriorityDef("Normal", 2),
+        PriorityDef("High", 3),
+        PriorityDef("Critical", 4),
+    ),
+    default_priority="Normal",
+    number_prefix="CS-",
+)
+
+
+def check(rules: CaseRules) -> None:
+    """Raise InvalidInput naming every inconsistency in a proposed set of rules."""
+    errors: dict[str, list[str]] = {}
+    for label, names in (
+        ("Statuses", [s.name for s in rules.statuses]),
+        ("Priorities", [p.name for p in rules.priorities]),
+    ):
+        if not names:
+            errors.setdefault(label, []).append("At least one is required.")
+        lowered = [n.lower() for n in names]
+        duplicates = sorted({n for n in names if lowered.count(n.lower()) > 1})
+        if duplicates:
+            errors.setdefault(label, []).append(
+                f"Names must be unique (case-insensitively): {', '.join(duplicates)}."
+            )
+    status_names = {s.name.lower(): s for s in rules.statuses}
+    for label, name in (
+        ("StatusNew", rules.status_new),
+        ("StatusResolved", rules.status_resolved),
+        ("StatusClosed", rules.status_closed),
+    ):
+        if name.lower() not in status_names:
+            errors.setdefault(label, []).append(f"'{name}' is not one of the Statuses.")
+    resolved = status_names.get(rules.status_resolved.lower())
+    closed = status_names.get(rules.status_closed.lower())
+    if resolved and closed and resolved.level > closed.level:
+        errors.setdefault("StatusResolved", []).append(
+            "The resolved status may not have a higher Level than the closed status."
+        )
+    if rules.default_priority.lower() not in {p.name.lower() for p in rules.priorities}:
+        errors.setdefault("DefaultPriority", []).append(
+            f"'{rules.default_priority}' is not one of the Priorities."
+        )
+    if errors:
+        raise InvalidInput(errors)

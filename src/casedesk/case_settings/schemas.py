@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
+from casedesk.wire import RequiredText, Text, WireModel
+
+_NAME = RequiredText(200)
+
+
+class CaseStatusDefinition(WireModel):
+    name: _NAME
+    level: int = Field(ge=-1_000_000, le=1_000_000)
+
+
+class CasePriorityDefinition(WireModel):
+    name: _NAME
+    severity: int = Field(ge=-1_000_000, le=1_000_000)
+
+
+class CaseSettings(WireModel):
+    """A tenant's statuses (ordered by Level), priorities (ordered by Severity) and numbering."""
+
+    statuses: list[CaseStatusDefinition] = Field(min_length=1, max_length=100)
+    status_new: _NAME
+    status_resolved: _NAME
+    status_closed: _NAME
+    priorities: list[CasePriorityDefinition] = Field(min_length=1, max_length=100)
+    default_priority: _NAME
+    number_prefix: Text(20) = "CS-"
+
+    def to_rules(self) -> CaseRules:
+        return CaseRules(
+            statuses=tuple(StatusDef(s.name, s.level) for s in self.statuses),
+            status_new=self.status_new,
+            status_resolved=self.status_resolved,
+            status_closed=self.status_closed,
+            priorities=tuple(PriorityDef(p.name, p.severity) for p in self.priorities),
+            default_priority=self.default_priority,
+            number_prefix=self.number_prefix,
+        )
+
+    @classmethod
+    def from_rules(cls, rules: CaseRules) -> CaseSettings:
+        return cls.model_validate(rules.to_document())

@@ -1,0 +1,242 @@
+"""The Omnium Cases endpoints: HTTP in, use case, one serialisation out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Query, status
+from fastapi.responses import Response
+
+from casedesk.auth.dependencies import CaseReader, CaseWriter
+from casedesk.cases import examples, service
+from casedesk.cases.models import CaseRow, ID_MAX, NAME_MAX
+from casedesk.cases.rendering import case_json, etag, render_case
+from casedesk.cases.schemas import (
+    OmniumCase,
+    OmniumCaseCreate,
+    OmniumCasePatch,
+    OmniumCaseReplace,
+    OmniumCaseSearchRequest,
+    OmniumCaseSearchResult,
+    OmniumComment,
+)
+from casedesk.db import ReadSession, WriteSession
+from casedesk.problems import problem_responses
+
+router = APIRouter(prefix="/api/cases", tags=["Cases"])
+
+CaseId = Annotated[
+    str, Path(alias="id", min_length=1, max_length=ID_MAX, description="The case's Id")
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=200,
+        description="An ETag from an earlier response: the write applies only if it is current.",
+    ),
+]
+JSON = "application/json"
+_READ_ERRORS = problem_responses(400, 401, 403, 404)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412)
+
+
+def _case_response(row: CaseRow, status_code: int = 200) -> Response:
+    headers = {"ETag": etag(row)}
+    if status_code == status.HTTP_201_CREATED:
+        headers["Location"] = f"/api/cases/{row.id}"
+    return Response(case_json(row), status_code, headers=headers, media_type=JSON)
+
+
+@router.get(
+    "/{id}",
+    summary="Get a case by ID",
+    response_model=OmniumCase,
+    responses=_READ_ERRORS,
+)
+async def get_case(case_id: CaseId, session: ReadSession, actor: CaseReader) -> Response:
+    return _case_response(await service.get_case(session, actor=actor, case_id=case_id))
+
+
+@router.post(
+    "",
+    summary="Create a new case",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def create_case(
+    data: Annotated[
+        OmniumCaseCreate, Body(openapi_examples={"reference": {"value": examples.CREATE}})
+    ],
+    session: WriteSession,
+    actor: CaseWriter,
+) -> Response:
+    row = await service.create_case(session, actor=actor, data=data)
+    return _case_response(row, status.HTTP_201_CREATED)
+
+
+@router.put(
+    "",
+    summary="Full update of a case",
+    description="Replaces every client-writable field; a field left out becomes null or empty.",
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def replace_case(
+    data: Annotated[
+        OmniumCaseReplace, Body(openapi_examples={"example": {"value": examples.REPLACE}})
+    ],
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.replace_case(session, actor=actor, data=data, if_match=if_match)
+    return _case_response(row)
+
+
+@router.patch(
+    "",
+    summary="Partial update (only non-null fields are applied)",
+    description=(
+        "Applies only the fields that are not null; a list that is sent replaces the list. "
+        "`FieldsToForceNull` names fields to clear."
+    ),
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def patch_case(
+    patch: Annotated[OmniumCasePatch, Body(openapi_examples={"reference": {"value": examples.PATCH}})],
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.patch_case(session, actor=actor, patch=patch, if_match=if_match)
+    return _case_response(row)
+
+
+@router.delete(
+    "/{id}",
+    summary="Delete a case (soft delete)",
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def delete_case(
+    case_id: CaseId,
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.delete_case(session, actor=actor, case_id=case_id, if_match=if_match)
+    return _case_response(row)
+
+
+@router.post(
+    "/search",
+    summary="Search cases with filters and pagination",
+    response_model=OmniumCaseSearchResult,
+    responses={
+        200: {"content": {JSON: {"example": examples.SEARCH_RESULT}}},
+        **problem_responses(400, 401, 403),
+    },
+)
+async def search_cases(
+    request: Annotated[
+        OmniumCaseSearchRequest, Body(openapi_examples={"reference": {"value": examples.SEARCH}})
+    ],
+    session: ReadSession,
+    actor: CaseReader,
+) -> Response:
+    rows, total, page, take = await service.search_cases(session, actor=actor, request=request)
+    body = {
+        "Items": [render_case(row) for row in rows],
+        "TotalHits": total,
+        "Page": page,
+        "PageSize": take,
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+@router.post(
+    "/{id}/assignto",
+    summary="Assign a case to a user",
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def assign_case(
+    case_id: CaseId,
+    user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=ID_MAX)],
+    session: WriteSession,
+    actor: CaseWriter,
+    user_name: Annotated[str | None, Query(alias="userName", max_length=NAME_MAX)] = None,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.assign_case(
+        session,
+        actor=actor,
+        case_id=case_id,
+        user_id=user_id,
+        user_name=user_name,
+        if_match=if_match,
+    )
+    return _case_response(row)
+
+
+@router.post(
+    "/{id}/changestatus",
+    summary="Change the status of a case",
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def change_status(
+    case_id: CaseId,
+    new_status: Annotated[str, Query(alias="status", min_length=1, max_length=NAME_MAX)],
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.change_status(
+        session, actor=actor, case_id=case_id, status=new_status, if_match=if_match
+    )
+    return _case_response(row)
+
+
+@router.post(
+    "/{id}/comments",
+    summary="Add a note to a case",
+    description=(
+        "Adds an OmniumComment: `Public` notes go to CaseNotes, `Internal` (the default) to "
+        "InternalNotes. Answers with the whole case."
+    ),
+    status_code=status.HTTP_201_CREATED,
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def add_comment(
+    case_id: CaseId,
+    comment: Annotated[OmniumComment, Body(openapi_examples={"note": {"value": examples.COMMENT}})],
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.add_comment(
+        session, actor=actor, case_id=case_id, comment=comment, if_match=if_match
+    )
+    return _case_response(row, status.HTTP_201_CREATED)
+
+
+@router.post(
+    "/{id}/restore",
+    summary="Undo a soft delete",
+    response_model=OmniumCase,
+    responses=_WRITE_ERRORS,
+)
+async def restore_case(
+    case_id: CaseId,
+    session: WriteSession,
+    actor: CaseWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.restore_case(session, actor=actor, case_id=case_id, if_match=if_match)
+    return _case_response(row)

@@ -1,0 +1,247 @@
+"""The Omnium wire models for cases: what clients send and what they get back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import BeforeValidator, Field
+
+from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
+from casedesk.wire import RequiredText, Text, UtcDateTime, WireModel
+
+DESCRIPTION_MAX = 100_000
+NOTE_MAX = 100_000
+SHORT_LIST_MAX = 200
+NOTES_MAX = 1_000
+MAX_TAKE = 100
+MAX_PAGE_DEPTH = 10_000
+
+Name = Text(NAME_MAX)
+Ident = Text(ID_MAX)
+IdentList = Annotated[list[RequiredText(ID_MAX)], Field(max_length=SHORT_LIST_MAX)]
+
+CASE_SERVER_MANAGED = frozenset(
+    name.lower()
+    for name in (
+        "CaseNumber",
+        "CaseStatusLog",
+        "Created",
+        "Changed",
+        "ResolvedDate",
+        "ClosedDate",
+        "LastCommentDate",
+        "LastCommenterName",
+        "CommentCount",
+        "DeletedDate",
+    )
+)
+
+
+class CommentType(StrEnum):
+    PUBLIC = "Public"
+    INTERNAL = "Internal"
+
+
+def _enum_name(enum: type[StrEnum]) -> BeforeValidator:
+    """Match an enum value case-insensitively, as ASP.NET's enum binding does."""
+    lookup = {member.value.lower(): member.value for member in enum}
+
+    def match(value: object) -> object:
+        return lookup.get(value.lower(), value) if isinstance(value, str) else value
+
+    return BeforeValidator(match)
+
+
+class OmniumCaseParticipant(WireModel):
+    name: Name | None = None
+    email: Name | None = None
+    customer_id: Ident | None = None
+    role: Name | None = None
+
+
+class OmniumPropertyItem(WireModel):
+    key: RequiredText(NAME_MAX)
+    value: Text(10_000) | None = None
+    key_group: Name | None = None
+    value_type: Name | None = None
+
+
+class OmniumComment(WireModel):
+    """A note on a case. `Id` and `Created` are filled in by the server when absent."""
+
+    id: Ident | None = None
+    created: UtcDateTime | None = None
+    detail: RequiredText(NOTE_MAX)
+    title: Text(SUBJECT_MAX) | None = None
+    type: Annotated[CommentType, _enum_name(CommentType)] | None = None
+    creator: Name | None = None
+    user_id: Ident | None = None
+    customer_id: Ident | None = None
+    tags: IdentList | None = None
+    parent_id: Ident | None = None
+
+
+class OmniumCaseStatusLogItem(WireModel):
+    status: str
+    timestamp: datetime
+    duration_since_previous_ms: int | None = None
+
+
+class _CaseFields(WireModel):
+    """Every client-writable field of a case."""
+
+    server_managed: ClassVar[frozenset[str]] = CASE_SERVER_MANAGED
+
+    subject: RequiredText(SUBJECT_MAX)
+    description: Text(DESCRIPTION_MAX) | None = None
+    status: Name | None = None
+    priority: Name | None = None
+    source: Name | None = None
+    assigned_to_user_id: Ident | None = None
+    assigned_to_name: Name | None = None
+    customer_id: Ident | None = None
+    customer_name: Name | None = None
+    customer_email: Name | None = None
+    tags: IdentList | None = None
+    related_orders: IdentList | None = None
+    related_customers: IdentList | None = None
+    related_projects: IdentList | None = None
+    related_carts: IdentList | None = None
+    related_sku_ids: IdentList | None = None
+    related_product_ids: IdentList | None = None
+    participants: Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None = None
+    case_notes: Annotated[list[OmniumComment], Field(max_length=NOTES_MAX)] | None = None
+    internal_notes: Annotated[list[OmniumComment], Field(max_length=NOTES_MAX)] | None = None
+    properties: Annotated[list[OmniumPropertyItem], Field(max_length=SHORT_LIST_MAX)] | None = None
+    follow_up_date: UtcDateTime | None = None
+    market_id: Ident | None = None
+    market_group_id: Ident | None = None
+
+
+class OmniumCaseCreate(_CaseFields):
+    """A new case. `Status` defaults to the tenant's StatusNew, `Priority` to DefaultPriority."""
+
+    id: Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$")] | None = None
+
+
+class OmniumCaseReplace(_CaseFields):
+    """A full replacement: every field left out becomes null or empty."""
+
+    id: RequiredText(ID_MAX)
+    status: Name
+    priority: Name
+
+
+class OmniumCasePatch(WireModel):
+    """A partial update: only non-null fields are applied; lists sent replace the list."""
+
+    server_managed: ClassVar[frozenset[str]] = CASE_SERVER_MANAGED
+
+    id: RequiredText(ID_MAX)
+    subject: RequiredText(SUBJECT_MAX) | None = None
+    description: Text(DESCRIPTION_MAX) | None = None
+    status: Name | None = None
+    priority: Name | None = None
+    source: Name | None = None
+    assigned_to_user_id: Ident | None = None
+    assigned_to_name: Name | None = None
+    customer_name: Name | None = None
+    customer_email: Name | None = None
+    customer_id: Ident | None = None
+    tags: IdentList | None = None
+    related_orders: IdentList | None = None
+    related_customers: IdentList | None = None
+    related_projects: IdentList | None = None
+    related_carts: IdentList | None = None
+    related_sku_ids: IdentList | None = None
+    related_product_ids: IdentList | None = None
+    participants: Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None = None
+    properties: Annotated[list[OmniumPropertyItem], Field(max_length=SHORT_LIST_MAX)] | None = None
+    follow_up_date: UtcDateTime | None = None
+    market_id: Ident | None = None
+    market_group_id: Ident | None = None
+    fields_to_force_null: Annotated[list[Text(100)], Field(max_length=50)] | None = None
+
+
+class OmniumCase(WireModel):
+    """The full case, as GET and search return it."""
+
+    id: str
+    case_number: str
+    subject: str
+    description: str | None = None
+    status: str
+    priority: str
+    source: str | None = None
+    assigned_to_user_id: str | None = None
+    assigned_to_name: str | None = None
+    customer_id: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    tags: list[str]
+    related_orders: list[str]
+    related_customers: list[str]
+    related_projects: list[str]
+    related_carts: list[str]
+    related_sku_ids: list[str]
+    related_product_ids: list[str]
+    participants: list[OmniumCaseParticipant]
+    case_notes: list[OmniumComment]
+    internal_notes: list[OmniumComment]
+    properties: list[OmniumPropertyItem]
+    case_status_log: list[OmniumCaseStatusLogItem]
+    follow_up_date: datetime | None = None
+    resolved_date: datetime | None = None
+    closed_date: datetime | None = None
+    last_comment_date: datetime | None = None
+    last_commenter_name: str | None = None
+    comment_count: int
+    created: datetime
+    changed: datetime
+    market_id: str | None = None
+    market_group_id: str | None = None
+    deleted_date: datetime | None = None
+
+
+class SortOrder(StrEnum):
+    CREATED_ASCENDING = "CreatedAscending"
+    CREATED_DESCENDING = "CreatedDescending"
+    CHANGED_ASCENDING = "ChangedAscending"
+    CHANGED_DESCENDING = "ChangedDescending"
+    STATUS_ASCENDING = "StatusAscending"
+    STATUS_DESCENDING = "StatusDescending"
+    PRIORITY_ASCENDING = "PriorityAscending"
+    PRIORITY_DESCENDING = "PriorityDescending"
+    SUBJECT_ASCENDING = "SubjectAscending"
+    SUBJECT_DESCENDING = "SubjectDescending"
+    CUSTOMER_NAME_ASCENDING = "CustomerNameAscending"
+    CUSTOMER_NAME_DESCENDING = "CustomerNameDescending"
+    ASSIGNED_TO_NAME_ASCENDING = "AssignedToNameAscending"
+    ASSIGNED_TO_NAME_DESCENDING = "AssignedToNameDescending"
+    FOLLOW_UP_DATE_ASCENDING = "FollowUpDateAscending"
+    FOLLOW_UP_DATE_DESCENDING = "FollowUpDateDescending"
+
+
+class OmniumCaseSearchRequest(WireModel):
+    search_text: Text(500) | None = None
+    status: Name | None = None
+    priority: Name | None = None
+    assigned_to_user_id: Ident | None = None
+    tags: Annotated[list[RequiredText(ID_MAX)], Field(max_length=20)] | None = None
+    customer_id: Ident | None = None
+    order_id: Ident | None = None
+    date_from: UtcDateTime | None = None
+    date_to: UtcDateTime | None = None
+    sort_order: Annotated[SortOrder, _enum_name(SortOrder)] | None = None
+    page: Annotated[int, Field(ge=0, le=MAX_PAGE_DEPTH)] | None = None
+    take: Annotated[int, Field(ge=1, le=MAX_TAKE)] | None = None
+    include_deleted: bool | None = None
+
+
+class OmniumCaseSearchResult(WireModel):
+    items: list[OmniumCase]
+    total_hits: int
+    page: int
+    page_size: int

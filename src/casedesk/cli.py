@@ -1,0 +1,170 @@
+"""The command line: `casedesk serve`, `db upgrade`, `users …`, `tenants …`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casedesk import migrate
+from casedesk.auth import repository as users_repository
+from casedesk.auth import service as auth_service
+from casedesk.config import ConfigError, Settings
+from casedesk.db import Database
+from casedesk.errors import DomainError
+from casedesk.tenants import repository as tenants_repository
+from casedesk.tenants import service as tenants_service
+from casedesk.tenants.models import DEFAULT_TENANT
+
+app = typer.Typer(help="casedesk: case management that speaks the Omnium Cases API.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="API users (client id + secret).", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tenants_app, name="tenants")
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one use case in one transaction, as a request would."""
+
+    async def run() -> T:
+        db = Database.connect(settings.database_url)
+        try:
+            async with db.writers() as session, session.begin():
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        typer.secho(f"error: {error.detail}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Apply pending migrations, then serve the API."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    owner = _in_transaction(settings, auth_service.bootstrap_owner)
+    if owner is not None:
+        typer.secho("Created the first API user (ApiOwner). Its secret is shown only now:", bold=True)
+        typer.echo(f"  ClientId:     {owner.client_id}")
+        typer.echo(f"  ClientSecret: {owner.client_secret}")
+        typer.echo(
+            f"  Get a token:  curl -X POST 'http://{host}:{port}/api/token"
+            f"?clientId={owner.client_id}&clientSecret={owner.client_secret}'"
+        )
+    typer.echo(f"Serving on http://{host}:{port} (Swagger UI at /swagger)")
+    uvicorn.run(
+        "casedesk.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    migrate.upgrade(_settings().database_url)
+    typer.echo("Database is at the latest schema.")
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="A display name for the API user.")],
+    role: Annotated[list[str], typer.Option("--role", help="CaseRead, CaseAdmin, ApiOwner, AllMarkets or market-<MarketId>; repeat for several.")],
+    market: Annotated[list[str] | None, typer.Option("--market", help="Limit the user to this MarketId; repeat for several. Without it: all markets.")] = None,
+    tenant: Annotated[str, typer.Option(help="The tenant the user belongs to.")] = DEFAULT_TENANT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API user and print its ClientId and ClientSecret (shown only once)."""
+
+    async def work(session: AsyncSession) -> auth_service.NewUser:
+        return await auth_service.create_user(
+            session, name=name, roles=role, markets=market or [], tenant=tenant
+        )
+
+    user = _in_transaction(_settings(), work)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ClientId": user.client_id,
+                    "ClientSecret": user.client_secret,
+                    "Name": user.name,
+                    "Roles": user.roles,
+                    "Tenant": user.tenant,
+                }
+            )
+        )
+        return
+    typer.echo(f"ClientId:     {user.client_id}")
+    typer.echo(f"ClientSecret: {user.client_secret}")
+    typer.echo(f"Roles:        {', '.join(user.roles)}")
+    typer.echo(f"Tenant:       {user.tenant}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List API users (never their secrets)."""
+
+    async def work(session: AsyncSession) -> list[tuple[str, str, str, str, bool]]:
+        tenants = {t.id: t.name for t in await tenants_repository.list_all(session)}
+        return [
+            (u.client_id, u.name, tenants.get(u.tenant_id, "?"), ", ".join(u.roles), u.active)
+            for u in await users_repository.list_users(session)
+        ]
+
+    for client_id, name, tenant, roles, active in _in_transaction(_settings(), work):
+        state = "active" if active else "deactivated"
+        typer.echo(f"{client_id}  {name}  tenant={tenant}  roles=[{roles}]  {state}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(client_id: Annotated[str, typer.Argument(help="The user's ClientId.")]) -> None:
+    """Deactivate an API user: its tokens stop working at once."""
+
+    async def work(session: AsyncSession) -> None:
+        await auth_service.deactivate_user(session, client_id=client_id)
+
+    _in_transaction(_settings(), work)
+    typer.echo(f"Deactivated {client_id}.")
+
+
+@tenants_app.command("create")
+def tenants_create(name: Annotated[str, typer.Argument(help="The tenant's name.")]) -> None:
+    """Create a tenant."""
+
+    async def work(session: AsyncSession) -> str:
+        return (await tenants_service.create_tenant(session, name=name)).name
+
+    typer.echo(f"Created tenant {_in_transaction(_settings(), work)}.")
+
+
+def main() -> None:
+    app()

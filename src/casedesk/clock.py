@@ -1,0 +1,31 @@
+"""Time as casedesk stores and shows it: naive UTC, millisecond precision, ISO 8601 with Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    moment = datetime.now(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware time converted to naive UTC; a naive time is taken to be UTC already."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str) -> datetime:
+    return to_utc(datetime.fromisoformat(text))
+
+
+def milliseconds_between(earlier: datetime, later: datetime) -> int:
+    return int((later - earlier).total_seconds() * 1000)

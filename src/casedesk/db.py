@@ -1,0 +1,146 @@
+"""Engines, sessions and the per-request transaction.
+
+SQLite runs in WAL mode with foreign keys on; a write transaction starts with
+BEGIN IMMEDIATE so that concurrent writers queue on the lock instead of failing
+half-way. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from casedesk.config import ConfigError
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+_WRITE_OPTION = "casedesk_write"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def backend_of(url: str) -> str:
+    """'sqlite' or 'postgresql'; anything else is refused."""
+    name = make_url(url).get_backend_name()
+    if name not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported database {name!r}: use sqlite:/// or postgresql://")
+    return name
+
+
+def sync_url(url: str) -> str:
+    """The URL for a blocking driver (migrations, CLI): pysqlite or psycopg."""
+    parsed = make_url(url)
+    if backend_of(url) == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    if backend_of(url) == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def configure_sqlite(sync_engine: Any) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if backend_of(url) == "sqlite":
+        engine = create_async_engine(
+            async_url(url),
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        configure_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        async_url(url),
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    readers: async_sessionmaker[AsyncSession]
+    writers: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        engine = create_engine(url)
+        writer_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        return cls(
+            engine=engine,
+            readers=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+            writers=async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=False),
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with database(request).readers() as session:
+        yield session
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with database(request).writers() as session, session.begin():
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]

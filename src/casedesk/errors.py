@@ -1,0 +1,45 @@
+"""Domain errors: what went wrong in casedesk's terms. The HTTP edge maps them to problems."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DomainError(Exception):
+    """Base of every error a use case raises on purpose."""
+
+    title = "The request could not be completed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """The input breaks a rule; `errors` names each offending field."""
+
+    title = "One or more validation errors occurred."
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = {key: list(messages) for key, messages in errors.items()}
+
+
+class NotAuthenticated(DomainError):
+    title = "Unauthorized"
+
+
+class NotPermitted(DomainError):
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    title = "Not Found"
+
+
+class Conflict(DomainError):
+    title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    title = "Precondition Failed"

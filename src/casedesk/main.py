@@ -1,0 +1,92 @@
+"""The application: built by create_app(settings), never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from casedesk import problems
+from casedesk.auth import service as auth_service
+from casedesk.auth.routes import router as auth_router
+from casedesk.case_settings.routes import router as settings_router
+from casedesk.cases.routes import router as cases_router
+from casedesk.config import Settings
+from casedesk.db import Database
+from casedesk.limits import BodySizeLimit
+
+DESCRIPTION = """
+casedesk speaks the Omnium Cases API: create, search, update, assign, change the status of
+and delete customer cases. Get a token from `POST /api/token` with your client id and
+secret, then send it as `Authorization: Bearer <token>`.
+
+Beyond Omnium: notes (`/comments`), restore of soft-deleted cases, per-tenant case settings,
+and optimistic concurrency (`ETag` / `If-Match`, 412 on a stale tag).
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database.connect(settings.database_url)
+        async with db.writers() as session, session.begin():
+            app.state.signing_key = await auth_service.signing_key(
+                session, configured=settings.secret_key
+            )
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="casedesk: Omnium Cases API",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/swagger/v1/swagger.json",
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(auth_router)
+    app.include_router(settings_router)
+    app.include_router(cases_router)
+    _add_docs(app)
+
+    @app.get("/health", tags=["Operations"], summary="Liveness: no auth, no database")
+    async def health() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at /swagger, served from the installed bundle so it works offline."""
+    app.mount(
+        "/swagger/assets",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger-assets",
+    )
+
+    @app.get("/swagger", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "",
+            title=app.title,
+            swagger_js_url="/swagger/assets/swagger-ui-bundle.js",
+            swagger_css_url="/swagger/assets/swagger-ui.css",
+            swagger_favicon_url="/swagger/assets/favicon-32x32.png",
+        )
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn calls in each worker process."""
+    return create_app(Settings.from_env())

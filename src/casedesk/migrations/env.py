@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from casedesk.db import Base, configure_sqlite, sync_url
+from casedesk.models import load_all
+
+load_all()
+config = context.config
+url = sync_url(config.get_main_option("sqlalchemy.url") or "")
+engine = create_engine(url, poolclass=pool.NullPool)
+if engine.dialect.name == "sqlite":
+    configure_sqlite(engine)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=engine.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,163 @@
+"""RFC 9457 problem JSON for every error, in the shape ASP.NET's ValidationProblemDetails has."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casedesk import errors
+
+log = logging.getLogger("casedesk")
+
+PROBLEM_JSON = "application/problem+json"
+
+_STATUS: list[tuple[type[errors.DomainError], int]] = [
+    (errors.InvalidInput, 400),
+    (errors.NotAuthenticated, 401),
+    (errors.NotPermitted, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.PreconditionFailed, 412),
+]
+
+_TITLES = {
+    400: "One or more validation errors occurred.",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "An unexpected error occurred.",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; `errors` maps each offending field to its messages."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    traceId: str  # noqa: N815 - the wire name ASP.NET uses
+    errors: dict[str, list[str]] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an operation can answer."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def trace_id(request: Request) -> str:
+    return request.headers.get("x-request-id") or uuid.uuid4().hex
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    title: str | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://httpstatuses.io/{status}",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "traceId": trace_id(request),
+    }
+    if field_errors is not None:
+        body["errors"] = field_errors
+    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def field_name(loc: Sequence[int | str]) -> str:
+    """('body', 'Participants', 0, 'Email') → 'Participants[0].Email'; the body itself is '$'."""
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "$"
+
+
+def _message(error: dict[str, Any], name: str) -> str:
+    kind = error.get("type")
+    if kind == "missing":
+        return f"The {name} field is required."
+    if kind == "extra_forbidden":
+        return f"'{name}' is not a known field."
+    if kind == "json_invalid":
+        return f"The body is not valid JSON: {error.get('ctx', {}).get('error', 'parse error')}."
+    return str(error.get("msg", "Invalid value."))
+
+
+def validation_errors(raw: Sequence[Any]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for error in raw:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            loc = loc[:1]
+        name = field_name(loc)
+        message = _message(error, name)
+        if message not in grouped.setdefault(name, []):
+            grouped[name].append(message)
+    return grouped
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.DomainError)
+    status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+    field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(
+        request, status, exc.detail, title=exc.title, field_errors=field_errors, headers=headers
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    field_errors = validation_errors(exc.errors())
+    detail = "See errors for each offending field: " + ", ".join(field_errors) + "."
+    return problem(request, 400, detail, field_errors=field_errors)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "The server could not complete the request.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

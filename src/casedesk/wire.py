@@ -1,0 +1,103 @@
+"""What every request body shares: Omnium's PascalCase names matched case-insensitively,
+unknown fields rejected by name, server-managed fields ignored, and text that every
+backend can store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_pascal
+from pydantic_core import PydanticCustomError
+
+from casedesk import clock
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "Text must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "invalid_unicode", "Text must be valid Unicode (no lone surrogates)."
+        ) from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "The value must not be empty or blank.")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return clock.to_utc(value)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "The date is out of range.") from None
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type in annotations
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_storable)]
+
+
+def RequiredText(max_length: int) -> Any:  # noqa: N802
+    return Annotated[
+        str, Field(min_length=1, max_length=max_length), AfterValidator(_storable), AfterValidator(_not_blank)
+    ]
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class WireModel(BaseModel):
+    """Base of Omnium request and response models (snake_case in Python, PascalCase on the wire)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_pascal,
+        validate_by_name=False,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+    # Lower-cased wire names that a client may send but the server owns and ignores.
+    server_managed: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = _wire_names(cls)
+        matched: dict[Any, Any] = {}
+        for key, value in data.items():
+            if not isinstance(key, str):
+                matched[key] = value
+                continue
+            lowered = key.lower()
+            if lowered in cls.server_managed:
+                continue
+            name = names.get(lowered, key)
+            if name in matched:
+                raise PydanticCustomError(
+                    "duplicate_field", "The field {name} is given more than once.", {"name": name}
+                )
+            matched[name] = value
+        return matched
+
+
+_NAMES: dict[type[BaseModel], dict[str, str]] = {}
+
+
+def _wire_names(model: type[BaseModel]) -> dict[str, str]:
+    names = _NAMES.get(model)
+    if names is None:
+        names = {
+            (field.alias or name).lower(): field.alias or name
+            for name, field in model.model_fields.items()
+        }
+        _NAMES[model] = names
+    return names
