@@ -21,7 +21,9 @@ from casedesk.tenants import repository as tenants_repository
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
 
-app = typer.Typer(help="casedesk: case management that speaks the Omnium Cases API.", no_args_is_help=True)
+app = typer.Typer(
+    help="casedesk: case management that speaks the Omnium Cases API.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="API users (client id + secret).", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
@@ -69,7 +71,9 @@ def serve(
     migrate.upgrade(settings.database_url)
     owner = _in_transaction(settings, auth_service.bootstrap_owner)
     if owner is not None:
-        typer.secho("Created the first API user (ApiOwner). Its secret is shown only now:", bold=True)
+        typer.secho(
+            "Created the first API user (ApiOwner). Its secret is shown only now:", bold=True
+        )
         typer.echo(f"  ClientId:     {owner.client_id}")
         typer.echo(f"  ClientSecret: {owner.client_secret}")
         typer.echo(
@@ -97,8 +101,23 @@ def db_upgrade() -> None:
 @users_app.command("create")
 def users_create(
     name: Annotated[str, typer.Argument(help="A display name for the API user.")],
-    role: Annotated[list[str], typer.Option("--role", help="CaseRead, CaseAdmin, ApiOwner, AllMarkets or market-<MarketId>; repeat for several.")],
-    market: Annotated[list[str] | None, typer.Option("--market", help="Limit the user to this MarketId; repeat for several. Without it: all markets.")] = None,
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            help=(
+                "CaseRead, CaseAdmin, ApiOwner, AllMarkets or market-<MarketId>; "
+                "repeat for several."
+            ),
+        ),
+    ],
+    market: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--market",
+            help="Limit the user to this MarketId; repeat for several. Without it: all markets.",
+        ),
+    ] = None,
     tenant: Annotated[str, typer.Option(help="The tenant the user belongs to.")] = DEFAULT_TENANT,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -146,7 +165,9 @@ def users_list() -> None:
 
 
 @users_app.command("deactivate")
-def users_deactivate(client_id: Annotated[str, typer.Argument(help="The user's ClientId.")]) -> None:
+def users_deactivate(
+    client_id: Annotated[str, typer.Argument(help="The user's ClientId.")],
+) -> None:
     """Deactivate an API user: its tokens stop working at once."""
 
     async def work(session: AsyncSession) -> None:

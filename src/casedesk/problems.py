@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -52,7 +52,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str | None = None
-    traceId: str  # noqa: N815 - the wire name ASP.NET uses
+    traceId: str
     errors: dict[str, list[str]] | None = None
 
 
@@ -79,7 +79,7 @@ def problem(
     *,
     title: str | None = None,
     field_errors: dict[str, list[str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"https://httpstatuses.io/{status}",

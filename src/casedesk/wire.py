@@ -39,15 +39,12 @@ def _utc(value: datetime) -> datetime:
         raise PydanticCustomError("datetime_range", "The date is out of range.") from None
 
 
-def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type in annotations
-    return Annotated[str, Field(max_length=max_length), AfterValidator(_storable)]
-
-
-def RequiredText(max_length: int) -> Any:  # noqa: N802
-    return Annotated[
-        str, Field(min_length=1, max_length=max_length), AfterValidator(_storable), AfterValidator(_not_blank)
-    ]
-
+# Text that every backend can store; bound its length where it is used.
+StoredText = Annotated[str, AfterValidator(_storable)]
+# Text that must say something: not empty, not only spaces.
+FilledText = Annotated[
+    str, Field(min_length=1), AfterValidator(_storable), AfterValidator(_not_blank)
+]
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
-from casedesk.wire import RequiredText, Text, WireModel
+from casedesk.wire import FilledText, StoredText, WireModel
 
-_NAME = RequiredText(200)
+_NAME = Annotated[FilledText, Field(max_length=200)]
 
 
 class CaseStatusDefinition(WireModel):
@@ -27,7 +29,7 @@ class CaseSettings(WireModel):
     status_closed: _NAME
     priorities: list[CasePriorityDefinition] = Field(min_length=1, max_length=100)
     default_priority: _NAME
-    number_prefix: Text(20) = "CS-"
+    number_prefix: Annotated[StoredText, Field(max_length=20)] = "CS-"
 
     def to_rules(self) -> CaseRules:
         return CaseRules(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from casedesk.db import Base
 
+
 # Text that is sorted or compared byte-wise, so SQLite and PostgreSQL agree on the order.
 def _sortable(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")

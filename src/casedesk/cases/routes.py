@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from casedesk.auth.dependencies import CaseReader, CaseWriter
 from casedesk.cases import examples, service
-from casedesk.cases.models import CaseRow, ID_MAX, NAME_MAX
+from casedesk.cases.models import ID_MAX, NAME_MAX, CaseRow
 from casedesk.cases.rendering import case_json, etag, render_case
 from casedesk.cases.schemas import (
     OmniumCase,
@@ -107,7 +107,9 @@ async def replace_case(
     responses=_WRITE_ERRORS,
 )
 async def patch_case(
-    patch: Annotated[OmniumCasePatch, Body(openapi_examples={"reference": {"value": examples.PATCH}})],
+    patch: Annotated[
+        OmniumCasePatch, Body(openapi_examples={"reference": {"value": examples.PATCH}})
+    ],
     session: WriteSession,
     actor: CaseWriter,
     if_match: IfMatch = None,

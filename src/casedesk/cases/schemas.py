@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import BeforeValidator, Field
 
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
-from casedesk.wire import RequiredText, Text, UtcDateTime, WireModel
+from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
 
 DESCRIPTION_MAX = 100_000
 NOTE_MAX = 100_000
@@ -18,9 +18,12 @@ NOTES_MAX = 1_000
 MAX_TAKE = 100
 MAX_PAGE_DEPTH = 10_000
 
-Name = Text(NAME_MAX)
-Ident = Text(ID_MAX)
-IdentList = Annotated[list[RequiredText(ID_MAX)], Field(max_length=SHORT_LIST_MAX)]
+Name = Annotated[StoredText, Field(max_length=NAME_MAX)]
+Ident = Annotated[StoredText, Field(max_length=ID_MAX)]
+FilledIdent = Annotated[FilledText, Field(max_length=ID_MAX)]
+Subject = Annotated[FilledText, Field(max_length=SUBJECT_MAX)]
+Description = Annotated[StoredText, Field(max_length=DESCRIPTION_MAX)]
+IdentList = Annotated[list[FilledIdent], Field(max_length=SHORT_LIST_MAX)]
 
 CASE_SERVER_MANAGED = frozenset(
     name.lower()
@@ -62,8 +65,8 @@ class OmniumCaseParticipant(WireModel):
 
 
 class OmniumPropertyItem(WireModel):
-    key: RequiredText(NAME_MAX)
-    value: Text(10_000) | None = None
+    key: Annotated[FilledText, Field(max_length=NAME_MAX)]
+    value: Annotated[StoredText, Field(max_length=10_000)] | None = None
     key_group: Name | None = None
     value_type: Name | None = None
 
@@ -73,8 +76,8 @@ class OmniumComment(WireModel):
 
     id: Ident | None = None
     created: UtcDateTime | None = None
-    detail: RequiredText(NOTE_MAX)
-    title: Text(SUBJECT_MAX) | None = None
+    detail: Annotated[FilledText, Field(max_length=NOTE_MAX)]
+    title: Annotated[StoredText, Field(max_length=SUBJECT_MAX)] | None = None
     type: Annotated[CommentType, _enum_name(CommentType)] | None = None
     creator: Name | None = None
     user_id: Ident | None = None
@@ -94,8 +97,8 @@ class _CaseFields(WireModel):
 
     server_managed: ClassVar[frozenset[str]] = CASE_SERVER_MANAGED
 
-    subject: RequiredText(SUBJECT_MAX)
-    description: Text(DESCRIPTION_MAX) | None = None
+    subject: Subject
+    description: Description | None = None
     status: Name | None = None
     priority: Name | None = None
     source: Name | None = None
@@ -111,7 +114,9 @@ class _CaseFields(WireModel):
     related_carts: IdentList | None = None
     related_sku_ids: IdentList | None = None
     related_product_ids: IdentList | None = None
-    participants: Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None = None
+    participants: (
+        Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None
+    ) = None
     case_notes: Annotated[list[OmniumComment], Field(max_length=NOTES_MAX)] | None = None
     internal_notes: Annotated[list[OmniumComment], Field(max_length=NOTES_MAX)] | None = None
     properties: Annotated[list[OmniumPropertyItem], Field(max_length=SHORT_LIST_MAX)] | None = None
@@ -123,13 +128,16 @@ class _CaseFields(WireModel):
 class OmniumCaseCreate(_CaseFields):
     """A new case. `Status` defaults to the tenant's StatusNew, `Priority` to DefaultPriority."""
 
-    id: Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$")] | None = None
+    id: (
+        Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$")]
+        | None
+    ) = None
 
 
 class OmniumCaseReplace(_CaseFields):
     """A full replacement: every field left out becomes null or empty."""
 
-    id: RequiredText(ID_MAX)
+    id: FilledIdent
     status: Name
     priority: Name
 
@@ -139,9 +147,9 @@ class OmniumCasePatch(WireModel):
 
     server_managed: ClassVar[frozenset[str]] = CASE_SERVER_MANAGED
 
-    id: RequiredText(ID_MAX)
-    subject: RequiredText(SUBJECT_MAX) | None = None
-    description: Text(DESCRIPTION_MAX) | None = None
+    id: FilledIdent
+    subject: Subject | None = None
+    description: Description | None = None
     status: Name | None = None
     priority: Name | None = None
     source: Name | None = None
@@ -157,12 +165,16 @@ class OmniumCasePatch(WireModel):
     related_carts: IdentList | None = None
     related_sku_ids: IdentList | None = None
     related_product_ids: IdentList | None = None
-    participants: Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None = None
+    participants: (
+        Annotated[list[OmniumCaseParticipant], Field(max_length=SHORT_LIST_MAX)] | None
+    ) = None
     properties: Annotated[list[OmniumPropertyItem], Field(max_length=SHORT_LIST_MAX)] | None = None
     follow_up_date: UtcDateTime | None = None
     market_id: Ident | None = None
     market_group_id: Ident | None = None
-    fields_to_force_null: Annotated[list[Text(100)], Field(max_length=50)] | None = None
+    fields_to_force_null: (
+        Annotated[list[Annotated[StoredText, Field(max_length=100)]], Field(max_length=50)] | None
+    ) = None
 
 
 class OmniumCase(WireModel):
@@ -225,11 +237,11 @@ class SortOrder(StrEnum):
 
 
 class OmniumCaseSearchRequest(WireModel):
-    search_text: Text(500) | None = None
+    search_text: Annotated[StoredText, Field(max_length=500)] | None = None
     status: Name | None = None
     priority: Name | None = None
     assigned_to_user_id: Ident | None = None
-    tags: Annotated[list[RequiredText(ID_MAX)], Field(max_length=20)] | None = None
+    tags: Annotated[list[FilledIdent], Field(max_length=20)] | None = None
     customer_id: Ident | None = None
     order_id: Ident | None = None
     date_from: UtcDateTime | None = None

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import UnaryExpression
 
 from casedesk.cases.models import CaseRefRow, CaseRow
@@ -73,7 +75,7 @@ def _text_conditions(criteria: Criteria, backend: str) -> list[ColumnElement[boo
     short_words = [w for w in criteria.words if len(w) < TRIGRAM]
     conditions: list[ColumnElement[bool]] = []
     if backend == "postgresql":
-        document = literal_column(PG_DOCUMENT)
+        document: ColumnElement[str] = literal_column(PG_DOCUMENT)
         for word in criteria.words:
             conditions.append(document.like(_like_pattern(word), escape="\\"))
         return conditions
@@ -118,7 +120,7 @@ def where_clause(criteria: Criteria, backend: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-_SORT_KEYS: dict[str, ColumnElement[object]] = {
+_SORT_KEYS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
     "Created": CaseRow.created,
     "Changed": CaseRow.changed,
     "Status": CaseRow.status_level,
@@ -130,7 +132,7 @@ _SORT_KEYS: dict[str, ColumnElement[object]] = {
 }
 
 
-def order_by(sort: SortOrder) -> list[UnaryExpression[object]]:
+def order_by(sort: SortOrder) -> list[UnaryExpression[Any]]:
     """The sort, with empty values last in both directions and ties broken on Id."""
     descending = sort.value.endswith("Descending")
     key = _SORT_KEYS[sort.value.removesuffix("Descending").removesuffix("Ascending")]
@@ -141,7 +143,7 @@ def order_by(sort: SortOrder) -> list[UnaryExpression[object]]:
 
 def page_query(
     criteria: Criteria, backend: str, sort: SortOrder, offset: int, limit: int
-) -> Select[tuple[CaseRow]]:
+) -> Select[CaseRow]:
     return (
         select(CaseRow)
         .where(where_clause(criteria, backend))
@@ -151,5 +153,5 @@ def page_query(
     )
 
 
-def count_query(criteria: Criteria, backend: str) -> Select[tuple[int]]:
+def count_query(criteria: Criteria, backend: str) -> Select[int]:
     return select(func.count()).select_from(CaseRow).where(where_clause(criteria, backend))

@@ -409,7 +409,7 @@ def _paging(request: OmniumCaseSearchRequest) -> tuple[int, int]:
         raise InvalidInput(
             {
                 "Page": [
-                    f"Page × Take may not pass {MAX_PAGE_DEPTH:,} (got {page} × {take}). "
+                    f"Page * Take may not pass {MAX_PAGE_DEPTH:,} (got {page} * {take}). "
                     "Use scroll to read further."
                 ]
             }
@@ -445,4 +445,3 @@ async def search_cases(
         limit=take,
     )
     return rows, total, page, take
-

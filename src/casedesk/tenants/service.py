@@ -17,7 +17,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 async def create_tenant(session: AsyncSession, *, name: str) -> TenantRow:
     if not _NAME.fullmatch(name):
         raise InvalidInput(
-            {"Name": ["Use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit."]}
+            {
+                "Name": [
+                    "Use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit."
+                ]
+            }
         )
     if await repository.get_by_name(session, name) is not None:
         raise Conflict(f"Tenant {name!r} already exists.")
