@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casedesk.auth import passwords
 from casedesk.auth import service as auth_service
 from casedesk.config import Settings
 from casedesk.db import Database
@@ -21,6 +23,15 @@ from tests import databases
 
 T = TypeVar("T")
 SECRET_KEY = "test-signing-key-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture(autouse=True)
+def fast_secret_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its cheapest: the suite creates hundreds of users. Production settings are
+    checked in tests/auth/test_passwords.py."""
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture(scope="session", params=databases.BACKENDS)

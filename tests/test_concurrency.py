@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,9 +23,7 @@ def server(database_url: str) -> Iterator[httpx.Client]:
     """`casedesk serve --workers 2` on the test database, and a client holding an admin token."""
 
     async def work(session: AsyncSession) -> auth_service.NewUser:
-        return await auth_service.create_user(
-            session, name="load", roles=["CaseAdmin"], markets=[]
-        )
+        return await auth_service.create_user(session, name="load", roles=["CaseAdmin"], markets=[])
 
     user = run_in_transaction(database_url, work)
     with running_server(database_url, workers=2, secret_key=SECRET_KEY) as base:
@@ -92,5 +91,5 @@ def test_parallel_status_changes_lose_no_status_log_entry(server: httpx.Client) 
         seen = response.json()["CaseStatusLog"]
         assert log[: len(seen)] == seen
     assert len(log) == int(server.get(f"/api/cases/{case_id}").headers["ETag"].strip('"'))
-    assert all(a["Status"] != b["Status"] for a, b in zip(log, log[1:], strict=False))
+    assert all(a["Status"] != b["Status"] for a, b in itertools.pairwise(log))
     assert log[-1]["Status"] == final["Status"]

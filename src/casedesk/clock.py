@@ -20,12 +20,9 @@ def to_utc(moment: datetime) -> datetime:
 def format_utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: glibc's %Y writes the year 242 as "242", which is no ISO 8601.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_utc(text: str) -> datetime:
     return to_utc(datetime.fromisoformat(text))
-
-
-def milliseconds_between(earlier: datetime, later: datetime) -> int:
-    return int((later - earlier).total_seconds() * 1000)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from casedesk.config import ConfigError
+from casedesk.config import database_backend
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,10 +47,7 @@ def _json_dumps(value: Any) -> str:
 
 def backend_of(url: str) -> str:
     """'sqlite' or 'postgresql'; anything else is refused."""
-    name = make_url(url).get_backend_name()
-    if name not in ("sqlite", "postgresql"):
-        raise ConfigError(f"unsupported database {name!r}: use sqlite:/// or postgresql://")
-    return name
+    return database_backend(url)
 
 
 def sync_url(url: str) -> str:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+from casedesk.problems import PROBLEM_JSON, problem_body, trace_id
 
 
-def _problem(limit: int) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "https://httpstatuses.io/413",
-            "title": "Content Too Large",
-            "status": 413,
-            "detail": f"The request body may not exceed {limit:,} bytes.",
-        }
-    )
+def _detail(limit: int) -> str:
+    return f"The request body may not exceed {limit:,} bytes."
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body without Content-Length is read; an HTTPException so that FastAPI's
+    body parsing passes it on instead of calling it a malformed body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _detail(limit), headers={"Connection": "close"})
 
 
 class BodySizeLimit:
@@ -30,6 +29,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -37,7 +40,7 @@ class BodySizeLimit:
                 except ValueError:
                     too_large = False
                 if too_large:
-                    await self._refuse(send)
+                    await self._refuse(send, trace_id(request_id))
                     return
         received = 0
         started = False
@@ -48,7 +51,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -60,17 +63,18 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
+            # Read outside a route (by a middleware); inside one the problem handler answers.
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, trace_id(request_id))
 
-    async def _refuse(self, send: Send) -> None:
-        body = _problem(self.max_bytes)
+    async def _refuse(self, send: Send, trace: str) -> None:
+        body = problem_body(413, _detail(self.max_bytes), trace=trace)
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -19,6 +21,7 @@ from casedesk.cases.routes import router as cases_router
 from casedesk.config import Settings
 from casedesk.db import Database
 from casedesk.limits import BodySizeLimit
+from casedesk.wire import storable_parameters
 
 DESCRIPTION = """
 casedesk speaks the Omnium Cases API: create, search, update, assign, change the status of
@@ -52,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/swagger/v1/swagger.json",
+        dependencies=[Depends(storable_parameters)],
     )
     app.state.settings = settings
     problems.install(app)
@@ -65,7 +69,53 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _add_openapi(app)
     return app
+
+
+BEARER = {"Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+PUBLIC_PATHS = frozenset({"/api/token", "/health"})
+
+
+def _add_openapi(app: FastAPI) -> None:
+    """The document FastAPI generates, told the truth: validation is a 400 problem (never
+    FastAPI's 422), errors are application/problem+json only, and /api needs a Bearer token."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for path, operations in document["paths"].items():
+                for operation in operations.values():
+                    _document_problems(operation)
+                    if path.startswith("/api/") and path not in PUBLIC_PATHS:
+                        operation["security"] = [{name: []} for name in BEARER]
+            components = document.setdefault("components", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.get("schemas", {}).pop(unused, None)
+            components["securitySchemes"] = BEARER
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_problems(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    statuses = [413, 415] if "requestBody" in operation else []
+    if responses.pop("422", None) is not None:
+        statuses.append(400)
+    for status, entry in problems.problem_responses(*statuses).items():
+        entry.pop("model")
+        responses.setdefault(str(status), entry)
+    for code, response in responses.items():
+        content = response.get("content", {})
+        if code[:1] in ("4", "5") and problems.PROBLEM_JSON in content:
+            content.pop("application/json", None)
 
 
 def _add_docs(app: FastAPI) -> None:

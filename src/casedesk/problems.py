@@ -11,8 +11,9 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from casedesk import errors
 
@@ -52,7 +53,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str | None = None
-    traceId: str
+    traceId: str = Field(title="Trace Id")
     errors: dict[str, list[str]] | None = None
 
 
@@ -68,8 +69,29 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def trace_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or uuid.uuid4().hex
+def trace_id(request_id: str | None) -> str:
+    """The caller's X-Request-Id when it sent one, so its logs and ours line up."""
+    return request_id or uuid.uuid4().hex
+
+
+def problem_body(
+    status: int,
+    detail: str | None,
+    *,
+    trace: str,
+    title: str | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+) -> bytes:
+    body: dict[str, Any] = {
+        "type": f"https://httpstatuses.io/{status}",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "traceId": trace,
+    }
+    if field_errors is not None:
+        body["errors"] = field_errors
+    return orjson.dumps(body)
 
 
 def problem(
@@ -81,16 +103,14 @@ def problem(
     field_errors: dict[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": f"https://httpstatuses.io/{status}",
-        "title": title or _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "traceId": trace_id(request),
-    }
-    if field_errors is not None:
-        body["errors"] = field_errors
-    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+    body = problem_body(
+        status,
+        detail,
+        trace=trace_id(request.headers.get("x-request-id")),
+        title=title,
+        field_errors=field_errors,
+    )
+    return Response(body, status, headers=headers, media_type=PROBLEM_JSON)
 
 
 def field_name(loc: Sequence[int | str]) -> str:
@@ -139,16 +159,57 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _body_not_json(raw: Sequence[Any]) -> bool:
+    """FastAPI hands the body over as bytes when its Content-Type is not JSON."""
+    return any(
+        tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
+        for error in raw
+    )
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    field_errors = validation_errors(exc.errors())
+    raw = exc.errors()
+    if _body_not_json(raw):
+        sent = request.headers.get("content-type") or "no Content-Type"
+        return problem(
+            request, 415, f"Send the body as JSON with Content-Type: application/json (got {sent})."
+        )
+    field_errors = validation_errors(raw)
     detail = "See errors for each offending field: " + ", ".join(field_errors) + "."
     return problem(request, 400, detail, field_errors=field_errors)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers; Starlette's own Allow names only the first route's."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    field_errors = None
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    elif exc.status_code == 400:
+        # FastAPI's own "error parsing the body" (e.g. bytes that are not UTF-8).
+        field_errors = {"$": [str(exc.detail)]}
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"Nothing is served at {request.url.path}."
+    return problem(
+        request, exc.status_code, detail, field_errors=field_errors, headers=headers or None
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

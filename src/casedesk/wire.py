@@ -4,14 +4,18 @@ backend can store."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
+from fastapi import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_pascal
+from pydantic.fields import ComputedFieldInfo, FieldInfo
 from pydantic_core import PydanticCustomError
 
 from casedesk import clock
+from casedesk.errors import InvalidInput
 
 
 def _storable(value: str) -> str:
@@ -48,6 +52,13 @@ FilledText = Annotated[
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _title(name: str, field: FieldInfo | ComputedFieldInfo) -> str:
+    """'case_number' → 'Case Number' in the OpenAPI document (not pydantic's 'Casenumber')."""
+    return _WORD_START.sub(" ", to_pascal(name))
+
 
 class WireModel(BaseModel):
     """Base of Omnium request and response models (snake_case in Python, PascalCase on the wire)."""
@@ -58,6 +69,7 @@ class WireModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="forbid",
+        field_title_generator=_title,
     )
 
     # Lower-cased wire names that a client may send but the server owns and ignores.
@@ -98,3 +110,16 @@ def _wire_names(model: type[BaseModel]) -> dict[str, str]:
         }
         _NAMES[model] = names
     return names
+
+
+async def storable_parameters(request: Request) -> None:
+    """Path, query and header values obey the body's text rule: PostgreSQL cannot even compare
+    against a NUL, so one would fail the query instead of finding nothing."""
+    values = [
+        *request.path_params.items(),
+        *request.query_params.multi_items(),
+        *request.headers.items(),
+    ]
+    bad = [name for name, value in values if isinstance(value, str) and "\x00" in value]
+    if bad:
+        raise InvalidInput({name: ["Text must not contain NUL characters."] for name in bad})

@@ -8,7 +8,13 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+
+def production_hasher() -> PasswordHasher:
+    """Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile)."""
+    return PasswordHasher()
+
+
+_hasher = production_hasher()
 
 
 def new_secret() -> str:

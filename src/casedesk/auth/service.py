@@ -48,6 +48,8 @@ async def create_user(
     if not name.strip() or len(name) > 200:
         raise InvalidInput({"Name": ["Give a name of 1-200 characters."]})
     tenant_row = await tenants_service.require_tenant(session, name=tenant)
+    if any(not market.strip() or len(market) > 100 for market in markets):
+        raise InvalidInput({"Markets": ["A MarketId is 1-100 characters."]})
     all_roles = list(dict.fromkeys([*roles, *(f"{MARKET_ROLE_PREFIX}{m}" for m in markets)]))
     if not any(r == ALL_MARKETS or r.startswith(MARKET_ROLE_PREFIX) for r in all_roles):
         all_roles.append(ALL_MARKETS)

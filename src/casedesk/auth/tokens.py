@@ -42,6 +42,7 @@ def verify(key: str, token: str) -> TokenClaims:
     except jwt.PyJWTError:
         raise NotAuthenticated("The access token is not valid.") from None
     client_id, tenant_id = payload["sub"], payload["tid"]
-    if not isinstance(client_id, str) or not isinstance(tenant_id, int):
+    # bool is an int in Python, but JSON `true` is no tenant id.
+    if not isinstance(client_id, str) or type(tenant_id) is not int:
         raise NotAuthenticated("The access token is not valid.")
     return TokenClaims(client_id=client_id, tenant_id=tenant_id)

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.case_settings.models import CaseSettingsRow
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
+
+# Advisory-lock namespace for "the case settings of tenant N" ('case' in ASCII).
+_SETTINGS_LOCK = 0x63617365
+
+
+async def hold_rules(session: AsyncSession, tenant_id: int, *, exclusive: bool = False) -> None:
+    """Keep the tenant's settings from changing until this transaction ends.
+
+    Case writes hold it shared, a settings change exclusively, so a status cannot be removed
+    while a case is moving into it. SQLite needs nothing: its writers already take turns.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await session.execute(select(lock(_SETTINGS_LOCK, tenant_id)))
 
 
 async def get_rules(session: AsyncSession, tenant_id: int) -> CaseRules:

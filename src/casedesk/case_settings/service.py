@@ -20,9 +20,10 @@ async def get_settings(session: AsyncSession, *, actor: Actor) -> CaseRules:
 
 
 async def update_settings(session: AsyncSession, *, actor: Actor, proposed: CaseRules) -> CaseRules:
-    """Replace the settings; cases follow renamed spellings and new levels or severities."""
+    """Replace the settings, ordered by Level and Severity; cases follow respellings and levels."""
     rules.check(proposed)
     tenant_id = actor.tenant_id
+    await repository.hold_rules(session, tenant_id, exclusive=True)
     used_statuses = await cases_repository.count_by_status(session, tenant_id=tenant_id)
     used_priorities = await cases_repository.count_by_priority(session, tenant_id=tenant_id)
     statuses = {s.name.lower(): s for s in proposed.statuses}
@@ -60,11 +61,11 @@ async def update_settings(session: AsyncSession, *, actor: Actor, proposed: Case
                 severity=new_priority.severity,
             )
     canonical = CaseRules(
-        statuses=proposed.statuses,
+        statuses=tuple(sorted(proposed.statuses, key=lambda s: s.level)),
         status_new=statuses[proposed.status_new.lower()].name,
         status_resolved=statuses[proposed.status_resolved.lower()].name,
         status_closed=statuses[proposed.status_closed.lower()].name,
-        priorities=proposed.priorities,
+        priorities=tuple(sorted(proposed.priorities, key=lambda p: p.severity)),
         default_priority=priorities[proposed.default_priority.lower()].name,
         number_prefix=proposed.number_prefix,
     )

@@ -6,11 +6,13 @@ Pure rules over plain values, so they are tested without a database.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from casedesk import clock
 from casedesk.case_settings.rules import CaseRules, StatusDef
+
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ def log_item(status: str, moment: datetime, previous: datetime | None) -> dict[s
         "Status": status,
         "Timestamp": clock.format_utc(moment),
         "DurationSincePreviousMs": (
-            None if previous is None else clock.milliseconds_between(previous, moment)
+            # Integer division: float seconds * 1000 truncates 1001 ms to 1000.
+            None if previous is None else (moment - previous) // _MILLISECOND
         ),
     }
 
@@ -56,18 +59,18 @@ def _enter(
     *,
     previous: datetime | None,
 ) -> StatusState:
+    """A case at or above the resolved (closed) level has a ResolvedDate (ClosedDate), below it
+    none; entering StatusResolved (StatusClosed) itself stamps the date anew."""
+    resolved, closed = rules.resolved, rules.closed
     resolved_date, closed_date = state.resolved_date, state.closed_date
-    if target.name == rules.status_closed:
-        closed_date = moment
-        resolved_date = resolved_date or moment
-    elif target.name == rules.status_resolved:
+    if target.level < resolved.level:
+        resolved_date = None
+    elif target.name == resolved.name or resolved_date is None:
         resolved_date = moment
+    if target.level < closed.level:
         closed_date = None
-    else:
-        if target.level < rules.resolved.level:
-            resolved_date = None
-        if target.level < rules.closed.level:
-            closed_date = None
+    elif target.name == closed.name or closed_date is None:
+        closed_date = moment
     return replace(
         state,
         status=target.name,

@@ -94,7 +94,7 @@ async def count_by_status(session: AsyncSession, *, tenant_id: int) -> dict[str,
         .where(CaseRow.tenant_id == tenant_id)
         .group_by(CaseRow.status)
     )
-    return {status: count for status, count in result.tuples()}
+    return {status: count for status, count in result}
 
 
 async def count_by_priority(session: AsyncSession, *, tenant_id: int) -> dict[str, int]:
@@ -103,7 +103,7 @@ async def count_by_priority(session: AsyncSession, *, tenant_id: int) -> dict[st
         .where(CaseRow.tenant_id == tenant_id)
         .group_by(CaseRow.priority)
     )
-    return {priority: count for priority, count in result.tuples()}
+    return {priority: count for priority, count in result}
 
 
 async def restate_status(

@@ -23,11 +23,14 @@ from casedesk.cases.schemas import (
 )
 from casedesk.db import ReadSession, WriteSession
 from casedesk.problems import problem_responses
+from casedesk.wire import FilledText, StoredText
 
 router = APIRouter(prefix="/api/cases", tags=["Cases"])
 
+# Path and query text is checked like body text: a NUL would break PostgreSQL (500) and
+# be stored as is by SQLite.
 CaseId = Annotated[
-    str, Path(alias="id", min_length=1, max_length=ID_MAX, description="The case's Id")
+    StoredText, Path(alias="id", min_length=1, max_length=ID_MAX, description="The case's Id")
 ]
 IfMatch = Annotated[
     str | None,
@@ -168,10 +171,12 @@ async def search_cases(
 )
 async def assign_case(
     case_id: CaseId,
-    user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=ID_MAX)],
+    user_id: Annotated[FilledText, Query(alias="userId", max_length=ID_MAX, examples=["user-456"])],
     session: WriteSession,
     actor: CaseWriter,
-    user_name: Annotated[str | None, Query(alias="userName", max_length=NAME_MAX)] = None,
+    user_name: Annotated[
+        StoredText | None, Query(alias="userName", max_length=NAME_MAX, examples=["John Agent"])
+    ] = None,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.assign_case(
@@ -193,7 +198,9 @@ async def assign_case(
 )
 async def change_status(
     case_id: CaseId,
-    new_status: Annotated[str, Query(alias="status", min_length=1, max_length=NAME_MAX)],
+    new_status: Annotated[
+        FilledText, Query(alias="status", max_length=NAME_MAX, examples=["In Progress"])
+    ],
     session: WriteSession,
     actor: CaseWriter,
     if_match: IfMatch = None,

@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
 from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
@@ -125,11 +126,29 @@ class _CaseFields(WireModel):
     market_group_id: Ident | None = None
 
 
+# Path segments under /api/cases that would shadow a case with that Id.
+RESERVED_IDS = frozenset({"settings", "search", "scroll", "addmany", "patchmany"})
+
+
+def _not_reserved(value: str) -> str:
+    if value.lower() in RESERVED_IDS:
+        raise PydanticCustomError(
+            "reserved_id",
+            "'{value}' is reserved by the API and cannot be a case Id.",
+            {"value": value},
+        )
+    return value
+
+
 class OmniumCaseCreate(_CaseFields):
     """A new case. `Status` defaults to the tenant's StatusNew, `Priority` to DefaultPriority."""
 
     id: (
-        Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$")]
+        Annotated[
+            str,
+            Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$"),
+            AfterValidator(_not_reserved),
+        ]
         | None
     ) = None
 

@@ -1,29 +1,46 @@
 """The search query: filters, full-text matching and the 16 sort orders, as SQL.
 
 SearchText words match as substrings, case-insensitively, in case number, subject,
-description and customer name. Words of three or more characters go through a trigram
-index (SQLite FTS5 with the trigram tokenizer, PostgreSQL pg_trgm); shorter words cannot
-use a trigram and are matched with LIKE against the rows the other conditions leave.
+description or customer name, each word within one field. Words of three or more
+characters go through a trigram index (SQLite FTS5 with the trigram tokenizer, PostgreSQL
+pg_trgm); shorter words cannot use a trigram and are matched against the rows the other
+conditions leave.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import product
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import UnaryExpression
 
 from casedesk.cases.models import CaseRefRow, CaseRow
 from casedesk.cases.schemas import SortOrder
 
-# The text PostgreSQL's trigram index covers; the migration builds the index on exactly this.
-PG_DOCUMENT = (
-    "lower(cases.case_number || ' ' || cases.subject || ' ' || coalesce(cases.description, '')"
-    " || ' ' || coalesce(cases.customer_name, ''))"
+# PostgreSQL's trigram index covers exactly PG_DOCUMENT (see the migration). Its columns are
+# collated "C", whose lower() folds ASCII only, so a word with other letters is matched by
+# that index on its ASCII letters and then checked against PG_TEXT lowered in the
+# database's own collation. The space between fields can never be inside a word.
+PG_TEXT = (
+    "cases.case_number || ' ' || cases.subject || ' ' || coalesce(cases.description, '')"
+    " || ' ' || coalesce(cases.customer_name, '')"
 )
+PG_DOCUMENT = f"lower({PG_TEXT})"
 TRIGRAM = 3
 
 REF_TAG = "t"
@@ -48,18 +65,34 @@ class Criteria:
 
 
 def split_words(search_text: str | None) -> tuple[str, ...]:
+    """The distinct words, compared case-insensitively, each as first written."""
     if not search_text:
         return ()
-    return tuple(dict.fromkeys(word.lower() for word in search_text.split()))
+    distinct: dict[str, str] = {}
+    for word in search_text.split():
+        distinct.setdefault(word.lower(), word)
+    return tuple(distinct.values())
 
 
-def _like_pattern(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ascii_lower_pattern(word: str) -> str:
+    """A LIKE pattern for `word` in text whose ASCII letters alone are lower-cased."""
+    return (
+        "%" + "".join(_escape_like(char.lower()) if char.isascii() else "_" for char in word) + "%"
+    )
 
 
 def _fts_query(words: list[str]) -> str:
     return " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _case_variants(word: str) -> list[str]:
+    """Every spelling of a short word that differs only in letter case."""
+    spellings = [{c for c in (char, char.lower(), char.upper()) if len(c) == 1} for char in word]
+    return sorted("".join(chars) for chars in product(*spellings))
 
 
 def _has_ref(tenant_id: int, kind: str, value: str) -> ColumnElement[bool]:
@@ -70,15 +103,33 @@ def _has_ref(tenant_id: int, kind: str, value: str) -> ColumnElement[bool]:
     )
 
 
-def _text_conditions(criteria: Criteria, backend: str) -> list[ColumnElement[bool]]:
-    long_words = [w for w in criteria.words if len(w) >= TRIGRAM]
-    short_words = [w for w in criteria.words if len(w) < TRIGRAM]
-    conditions: list[ColumnElement[bool]] = []
+def _postgres_text_condition(word: str) -> ColumnElement[bool]:
+    condition = literal_column(PG_DOCUMENT).like(_ascii_lower_pattern(word), escape="\\")
+    if word.isascii():
+        return condition
+    text_in_database_collation: ColumnElement[str] = literal_column(
+        f'({PG_TEXT}) COLLATE "default"'
+    )
+    exact = func.lower(text_in_database_collation).like(
+        func.lower(literal("%" + _escape_like(word) + "%", String)), escape="\\"
+    )
+    return and_(condition, exact)
+
+
+def _sqlite_short_word_condition(word: str) -> ColumnElement[bool]:
+    # SQLite's lower() and LIKE fold ASCII only; spelling out the few case variants of a
+    # one- or two-character word folds every script, as the trigram tokenizer does.
+    columns = (CaseRow.case_number, CaseRow.subject, CaseRow.description, CaseRow.customer_name)
+    return or_(
+        *(func.instr(column, variant) > 0 for column in columns for variant in _case_variants(word))
+    )
+
+
+def _text_conditions(words: tuple[str, ...], backend: str) -> list[ColumnElement[bool]]:
     if backend == "postgresql":
-        document: ColumnElement[str] = literal_column(PG_DOCUMENT)
-        for word in criteria.words:
-            conditions.append(document.like(_like_pattern(word), escape="\\"))
-        return conditions
+        return [_postgres_text_condition(word) for word in words]
+    conditions: list[ColumnElement[bool]] = []
+    long_words = [word for word in words if len(word) >= TRIGRAM]
     if long_words:
         conditions.append(
             CaseRow.pk.in_(
@@ -87,14 +138,12 @@ def _text_conditions(criteria: Criteria, backend: str) -> list[ColumnElement[boo
                 .where(literal_column("cases_fts").op("MATCH")(_fts_query(long_words)))
             )
         )
-    columns = (CaseRow.case_number, CaseRow.subject, CaseRow.description, CaseRow.customer_name)
-    for word in short_words:
-        pattern = _like_pattern(word)
-        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
+    conditions.extend(_sqlite_short_word_condition(w) for w in words if len(w) < TRIGRAM)
     return conditions
 
 
 def where_clause(criteria: Criteria, backend: str) -> ColumnElement[bool]:
+    """Every condition a case must meet; an empty filter string filters nothing, as in Omnium."""
     conditions: list[ColumnElement[bool]] = [CaseRow.tenant_id == criteria.tenant_id]
     if criteria.markets is not None:
         conditions.append(CaseRow.market_id.in_(sorted(criteria.markets)))
@@ -104,7 +153,7 @@ def where_clause(criteria: Criteria, backend: str) -> ColumnElement[bool]:
         conditions.append(CaseRow.status == criteria.status)
     if criteria.priority is not None:
         conditions.append(CaseRow.priority == criteria.priority)
-    if criteria.assigned_to_user_id is not None:
+    if criteria.assigned_to_user_id:
         conditions.append(CaseRow.assigned_to_user_id == criteria.assigned_to_user_id)
     if criteria.date_from is not None:
         conditions.append(CaseRow.created >= criteria.date_from)
@@ -112,33 +161,35 @@ def where_clause(criteria: Criteria, backend: str) -> ColumnElement[bool]:
         conditions.append(CaseRow.created <= criteria.date_to)
     for tag in criteria.tags:
         conditions.append(_has_ref(criteria.tenant_id, REF_TAG, tag.lower()))
-    if criteria.customer_id is not None:
+    if criteria.customer_id:
         conditions.append(_has_ref(criteria.tenant_id, REF_CUSTOMER, criteria.customer_id))
-    if criteria.order_id is not None:
+    if criteria.order_id:
         conditions.append(_has_ref(criteria.tenant_id, REF_ORDER, criteria.order_id))
-    conditions.extend(_text_conditions(criteria, backend))
+    conditions.extend(_text_conditions(criteria.words, backend))
     return and_(*conditions)
 
 
-_SORT_KEYS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
-    "Created": CaseRow.created,
-    "Changed": CaseRow.changed,
-    "Status": CaseRow.status_level,
-    "Priority": CaseRow.priority_severity,
-    "Subject": func.lower(CaseRow.subject),
-    "CustomerName": func.lower(CaseRow.customer_name),
-    "AssignedToName": func.lower(CaseRow.assigned_to_name),
-    "FollowUpDate": CaseRow.follow_up_date,
+# Each sort key, and whether it can be empty. NULLS LAST is spelled out only where it can:
+# on a NOT NULL column PostgreSQL would not see that DESC NULLS LAST still fits the index.
+_SORT_KEYS: dict[str, tuple[ColumnElement[Any] | InstrumentedAttribute[Any], bool]] = {
+    "Created": (CaseRow.created, False),
+    "Changed": (CaseRow.changed, False),
+    "Status": (CaseRow.status_level, False),
+    "Priority": (CaseRow.priority_severity, False),
+    "Subject": (func.lower(CaseRow.subject), False),
+    "CustomerName": (func.lower(CaseRow.customer_name), True),
+    "AssignedToName": (func.lower(CaseRow.assigned_to_name), True),
+    "FollowUpDate": (CaseRow.follow_up_date, True),
 }
 
 
 def order_by(sort: SortOrder) -> list[UnaryExpression[Any]]:
     """The sort, with empty values last in both directions and ties broken on Id."""
     descending = sort.value.endswith("Descending")
-    key = _SORT_KEYS[sort.value.removesuffix("Descending").removesuffix("Ascending")]
+    key, nullable = _SORT_KEYS[sort.value.removesuffix("Descending").removesuffix("Ascending")]
     primary = key.desc() if descending else key.asc()
     tiebreak = CaseRow.id.desc() if descending else CaseRow.id.asc()
-    return [primary.nulls_last(), tiebreak]
+    return [primary.nulls_last() if nullable else primary, tiebreak]
 
 
 def page_query(

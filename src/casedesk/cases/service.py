@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from pydantic.alias_generators import to_pascal
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casedesk import clock
 from casedesk.auth.policy import Actor, require_market
 from casedesk.case_settings import repository as settings_repository
-from casedesk.case_settings.rules import CaseRules
+from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
 from casedesk.cases import lifecycle, repository, search
 from casedesk.cases.errors import CaseIdTaken, CaseNotDeleted, CaseNotFound, CaseVersionMismatch
 from casedesk.cases.models import CaseRow
@@ -129,16 +129,45 @@ def _note(comment: OmniumComment, kind: CommentType, moment: datetime) -> dict[s
     }
 
 
-def _recount_comments(row: CaseRow) -> None:
+def _recount_comments(row: CaseRow, *, added: dict[str, Any] | None = None) -> None:
+    """Derive the comment fields from the notes; a note just `added` wins a tie on Created."""
     notes = [*row.case_notes, *row.internal_notes]
     row.comment_count = len(notes)
-    latest = max(notes, key=lambda note: note["Created"], default=None)
+    latest = max(notes, key=lambda note: (note["Created"], note is added), default=None)
     row.last_comment_date = clock.parse_utc(latest["Created"]) if latest else None
     row.last_commenter_name = latest["Creator"] if latest else None
 
 
-def _set_status(row: CaseRow, name: str, rules: CaseRules, moment: datetime) -> None:
-    target = rules.status(name)
+@overload
+def _resolve_names(
+    rules: CaseRules, *, status: str, priority: str
+) -> tuple[StatusDef, PriorityDef]: ...
+@overload
+def _resolve_names(
+    rules: CaseRules, *, status: str | None, priority: str | None
+) -> tuple[StatusDef | None, PriorityDef | None]: ...
+def _resolve_names(
+    rules: CaseRules, *, status: str | None, priority: str | None
+) -> tuple[StatusDef | None, PriorityDef | None]:
+    """Look both names up at once, so a 400 names every unknown one, not just the first."""
+    errors: dict[str, list[str]] = {}
+    found_status = found_priority = None
+    if status is not None:
+        try:
+            found_status = rules.status(status)
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if priority is not None:
+        try:
+            found_priority = rules.priority(priority)
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return found_status, found_priority
+
+
+def _set_status(row: CaseRow, target: StatusDef, rules: CaseRules, moment: datetime) -> None:
     state = lifecycle.StatusState(
         row.status, row.status_level, row.resolved_date, row.closed_date, tuple(row.status_log)
     )
@@ -155,8 +184,7 @@ def _apply_state(row: CaseRow, state: lifecycle.StatusState) -> None:
     row.status_log = list(state.log)
 
 
-def _set_priority(row: CaseRow, name: str, rules: CaseRules) -> None:
-    priority = rules.priority(name)
+def _set_priority(row: CaseRow, priority: PriorityDef) -> None:
     row.priority = priority.name
     row.priority_severity = priority.severity
 
@@ -175,6 +203,8 @@ def _write_fields(row: CaseRow, data: _CaseFields, moment: datetime) -> None:
 
 
 async def _rules(session: AsyncSession, actor: Actor) -> CaseRules:
+    """The tenant's rules, held unchanged until this write commits."""
+    await settings_repository.hold_rules(session, actor.tenant_id)
     return await settings_repository.get_rules(session, actor.tenant_id)
 
 
@@ -220,8 +250,11 @@ async def get_case(session: AsyncSession, *, actor: Actor, case_id: str) -> Case
 async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCreate) -> CaseRow:
     require_market(actor, data.market_id)
     rules = await _rules(session, actor)
-    status = rules.status(data.status or rules.status_new)
-    priority = rules.priority(data.priority or rules.default_priority)
+    status, priority = _resolve_names(
+        rules,
+        status=data.status or rules.status_new,
+        priority=data.priority or rules.default_priority,
+    )
     case_id = data.id or _new_id()
     if data.id and await repository.id_exists(session, tenant_id=actor.tenant_id, case_id=case_id):
         raise CaseIdTaken(case_id)
@@ -252,13 +285,14 @@ async def replace_case(
     session: AsyncSession, *, actor: Actor, data: OmniumCaseReplace, if_match: str | None
 ) -> CaseRow:
     rules = await _rules(session, actor)
+    status, priority = _resolve_names(rules, status=data.status, priority=data.priority)
     row = await _editable(session, actor, data.id, if_match)
     require_market(actor, data.market_id)
     before = _remember(row)
     moment = clock.now()
     _write_fields(row, data, moment)
-    _set_priority(row, data.priority, rules)
-    _set_status(row, data.status, rules, moment)
+    _set_priority(row, priority)
+    _set_status(row, status, rules, moment)
     await _save(session, row, before, moment)
     return row
 
@@ -288,6 +322,7 @@ async def patch_case(
 ) -> CaseRow:
     to_clear = _fields_to_clear(patch)
     rules = await _rules(session, actor)
+    status, priority = _resolve_names(rules, status=patch.status, priority=patch.priority)
     row = await _editable(session, actor, patch.id, if_match)
     before = _remember(row)
     moment = clock.now()
@@ -307,10 +342,10 @@ async def patch_case(
         setattr(row, name, [] if name in STRING_LIST_FIELDS or name in OBJECT_LIST_FIELDS else None)
     if patch.market_id is not None or "market_id" in to_clear:
         require_market(actor, row.market_id)
-    if patch.priority is not None:
-        _set_priority(row, patch.priority, rules)
-    if patch.status is not None:
-        _set_status(row, patch.status, rules, moment)
+    if priority is not None:
+        _set_priority(row, priority)
+    if status is not None:
+        _set_status(row, status, rules, moment)
     await _save(session, row, before, moment)
     return row
 
@@ -339,7 +374,7 @@ async def change_status(
     row = await _editable(session, actor, case_id, if_match)
     before = _remember(row)
     moment = clock.now()
-    _set_status(row, status, rules, moment)
+    _set_status(row, rules.status(status), rules, moment)
     await _save(session, row, before, moment)
     return row
 
@@ -372,7 +407,7 @@ async def add_comment(
         row.case_notes = [*row.case_notes, note]
     else:
         row.internal_notes = [*row.internal_notes, note]
-    _recount_comments(row)
+    _recount_comments(row, added=note)
     await _save(session, row, before, moment)
     return row
 
@@ -422,7 +457,7 @@ async def search_cases(
 ) -> tuple[list[CaseRow], int, int, int]:
     """The page of matching cases, the exact total, and the page and take applied."""
     page, take = _paging(request)
-    rules = await _rules(session, actor)
+    rules = await settings_repository.get_rules(session, actor.tenant_id)
     criteria = search.Criteria(
         tenant_id=actor.tenant_id,
         markets=actor.markets,

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from casedesk.db import Base, configure_sqlite, sync_url
+from casedesk.migrate import is_modelled
 from casedesk.models import load_all
 
 load_all()
@@ -19,6 +20,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=engine.dialect.name == "sqlite",
         compare_type=True,
+        include_name=is_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

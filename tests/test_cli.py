@@ -1,0 +1,302 @@
+"""The command line: what an operator types, and what an integrator then does with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
+
+from casedesk.cli import app
+from tests.conftest import ApiUser
+
+CASEDESK = Path(sys.executable).parent / "casedesk"
+
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(database_url: str) -> Invoke:
+    """cli("users", "list") runs `casedesk users list` against the test database."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), env={"CASEDESK_DATABASE_URL": database_url})
+
+    return invoke
+
+
+def created(result: Result) -> dict[str, Any]:
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    user: dict[str, Any] = json.loads(lines[0])
+    return user
+
+
+def token_for(client: TestClient, user: dict[str, Any]) -> httpx.Response:
+    return client.post(
+        "/api/token",
+        params={"clientId": user["ClientId"], "clientSecret": user["ClientSecret"]},
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_users_create_json_prints_one_object_with_the_secret(cli: Invoke) -> None:
+    user = created(cli("users", "create", "Helpdesk sync", "--role", "CaseAdmin", "--json"))
+    assert set(user) >= {"ClientId", "ClientSecret", "Roles"}
+    assert user["Roles"] == ["CaseAdmin", "AllMarkets"]
+    assert user["Name"] == "Helpdesk sync"
+    assert user["Tenant"] == "default"
+    assert len(user["ClientSecret"]) >= 32
+
+
+def test_the_printed_secret_gets_a_token_that_works(cli: Invoke, client: TestClient) -> None:
+    user = created(cli("users", "create", "Helpdesk sync", "--role", "CaseAdmin", "--json"))
+    response = token_for(client, user)
+    assert response.status_code == 200, response.text
+    created_case = client.post(
+        "/api/cases", json={"Subject": "Order arrived damaged"}, headers=bearer(response.text)
+    )
+    assert created_case.status_code == 201, created_case.text
+
+
+def test_users_create_without_json_prints_labelled_lines(cli: Invoke) -> None:
+    result = cli("users", "create", "Reporting", "--role", "CaseRead")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^ClientId: +\S+$", result.stdout, re.MULTILINE)
+    assert re.search(r"^ClientSecret: +\S+$", result.stdout, re.MULTILINE)
+    assert re.search(r"^Roles: +CaseRead, AllMarkets$", result.stdout, re.MULTILINE)
+
+
+def test_markets_become_market_roles_instead_of_all_markets(cli: Invoke) -> None:
+    user = created(
+        cli(
+            "users", "create", "Nordics", "--role", "CaseRead", "--market", "NO", "--market", "SE",
+            "--json",
+        )
+    )  # fmt: skip
+    assert user["Roles"] == ["CaseRead", "market-NO", "market-SE"]
+
+
+def test_a_market_user_sees_only_its_markets(
+    cli: Invoke, client: TestClient, admin: ApiUser
+) -> None:
+    norway = admin.create_case(MarketId="NO")
+    denmark = admin.create_case(MarketId="DK")
+    user = created(
+        cli("users", "create", "Norway", "--role", "CaseRead", "--market", "NO", "--json")
+    )
+    headers = bearer(token_for(client, user).text)
+    assert client.get(f"/api/cases/{norway['Id']}", headers=headers).status_code == 200
+    assert client.get(f"/api/cases/{denmark['Id']}", headers=headers).status_code == 404
+
+
+def test_an_unknown_role_fails_naming_the_allowed_roles(cli: Invoke) -> None:
+    result = cli("users", "create", "Typo", "--role", "CaseAdmn", "--json")
+    assert result.exit_code != 0
+    assert "Unknown role CaseAdmn" in result.output
+    assert "CaseAdmin" in result.output
+    assert "Traceback" not in result.output
+    assert "ClientSecret" not in result.stdout
+
+
+def test_a_role_is_required(cli: Invoke) -> None:
+    result = cli("users", "create", "Nobody")
+    assert result.exit_code != 0
+    assert "--role" in result.output
+
+
+def test_an_unknown_tenant_fails_with_a_clear_message(cli: Invoke) -> None:
+    result = cli("users", "create", "Lost", "--role", "CaseRead", "--tenant", "acme", "--json")
+    assert result.exit_code != 0
+    assert "Tenant 'acme' does not exist." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_users_of_a_new_tenant_see_only_its_cases(
+    cli: Invoke, client: TestClient, admin: ApiUser
+) -> None:
+    default_case = admin.create_case()
+    result = cli("tenants", "create", "acme")
+    assert result.exit_code == 0, result.output
+    assert "Created tenant acme." in result.stdout
+    user = created(
+        cli("users", "create", "Acme admin", "--role", "CaseAdmin", "--tenant", "acme", "--json")
+    )
+    assert user["Tenant"] == "acme"
+    headers = bearer(token_for(client, user).text)
+    own = client.post("/api/cases", json={"Subject": "Acme's case"}, headers=headers)
+    assert own.status_code == 201, own.text
+    assert own.json()["CaseNumber"] == "CS-1001"
+    assert client.get(f"/api/cases/{default_case['Id']}", headers=headers).status_code == 404
+
+
+def test_creating_a_tenant_twice_fails(cli: Invoke) -> None:
+    assert cli("tenants", "create", "acme").exit_code == 0
+    result = cli("tenants", "create", "acme")
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+
+
+def test_a_tenant_name_with_spaces_is_refused(cli: Invoke) -> None:
+    result = cli("tenants", "create", "Acme Corp")
+    assert result.exit_code != 0
+    assert "letters, digits" in result.output
+
+
+def test_users_list_shows_every_user_and_no_secret(cli: Invoke) -> None:
+    first = created(cli("users", "create", "Helpdesk sync", "--role", "CaseAdmin", "--json"))
+    second = created(cli("users", "create", "Reporting", "--role", "CaseRead", "--json"))
+    result = cli("users", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert first["ClientId"] in lines[0]
+    assert "Helpdesk sync" in lines[0]
+    assert "CaseAdmin" in lines[0]
+    assert "active" in lines[0]
+    assert second["ClientId"] in lines[1]
+    for user in (first, second):
+        assert user["ClientSecret"] not in result.stdout
+    assert "argon2" not in result.stdout
+
+
+def test_users_deactivate_makes_its_token_fail_at_once(cli: Invoke, client: TestClient) -> None:
+    user = created(cli("users", "create", "Leaver", "--role", "CaseRead", "--json"))
+    headers = bearer(token_for(client, user).text)
+    assert client.post("/api/cases/search", json={}, headers=headers).status_code == 200
+    result = cli("users", "deactivate", user["ClientId"])
+    assert result.exit_code == 0, result.output
+    assert client.post("/api/cases/search", json={}, headers=headers).status_code == 401
+    assert token_for(client, user).status_code == 401
+    assert "deactivated" in cli("users", "list").stdout
+
+
+def test_deactivating_an_unknown_user_fails(cli: Invoke) -> None:
+    result = cli("users", "deactivate", "no-such-client")
+    assert result.exit_code != 0
+    assert "no-such-client" in result.output
+
+
+def test_db_upgrade_is_idempotent(cli: Invoke) -> None:
+    for _ in range(2):
+        result = cli("db", "upgrade")
+        assert result.exit_code == 0, result.output
+        assert "latest schema" in result.stdout
+
+
+def test_db_upgrade_creates_a_new_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    result = CliRunner().invoke(app, ["db", "upgrade"], env={"CASEDESK_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new.db").exists()
+
+
+# `casedesk serve`, as a real process on a new SQLite file.
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@contextmanager
+def serving(database_url: str, log: Path) -> Iterator[Served]:
+    """`casedesk serve` on 127.0.0.1 until the block ends; always stopped."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEDESK_")}
+    env["CASEDESK_DATABASE_URL"] = database_url
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [str(CASEDESK), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        served = Served(f"http://127.0.0.1:{port}", log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, f"casedesk serve exited:\n{served.output()}"
+                try:
+                    if httpx.get(f"{served.base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"no /health in 60 s:\n{served.output()}"
+                time.sleep(0.2)
+            yield served
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_serve_migrates_bootstraps_an_owner_once_and_keeps_its_signing_key(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "fresh.db"
+    url = f"sqlite:///{database}"
+
+    with serving(url, tmp_path / "first.log") as first:
+        output = first.output()
+        client_ids = re.findall(r"ClientId: +(\S+)", output)
+        secrets = re.findall(r"ClientSecret: +(\S+)", output)
+        assert len(client_ids) == 1, output
+        assert len(secrets) == 1, output
+        assert first.base in output
+        token = httpx.post(
+            f"{first.base}/api/token",
+            params={"clientId": client_ids[0], "clientSecret": secrets[0]},
+        )
+        assert token.status_code == 200, token.text
+        headers = bearer(token.text)
+        # ApiOwner may read and change the case settings.
+        assert httpx.get(f"{first.base}/api/cases/settings", headers=headers).status_code == 200
+
+    with serving(url, tmp_path / "second.log") as second:
+        output = second.output()
+        assert "ClientSecret" not in output
+        assert secrets[0] not in output
+        # The key generated on the first start was kept, so the old token is still good.
+        settings = httpx.get(f"{second.base}/api/cases/settings", headers=headers)
+        assert settings.status_code == 200, settings.text
+        assert httpx.get(f"{second.base}/health").json() == {"status": "ok"}
+
+
+def test_users_create_refuses_an_empty_market_id(cli: Invoke) -> None:
+    result = cli("users", "create", "Shop", "--role", "CaseRead", "--market", "")
+
+    assert result.exit_code != 0
+    assert "MarketId" in result.output
