@@ -167,6 +167,13 @@ def test_page_past_10000_with_the_default_take_is_a_400(admin: ApiUser) -> None:
     assert response.status_code == 400
 
 
+def test_a_page_number_beyond_10000_gets_the_scroll_hint_too(admin: ApiUser) -> None:
+    response = admin.post(SEARCH, json={"Page": 10**12, "Take": 1})
+
+    assert response.status_code == 400
+    assert "Use scroll" in response.json()["errors"]["Page"][0]
+
+
 @pytest.mark.parametrize("body", [{"Page": "one"}, {"Take": 2.5}, {"IncludeDeleted": "maybe"}])
 def test_paging_fields_of_the_wrong_type_are_a_400(admin: ApiUser, body: dict[str, Any]) -> None:
     assert admin.post(SEARCH, json=body).status_code == 400

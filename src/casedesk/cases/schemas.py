@@ -266,7 +266,7 @@ class OmniumCaseSearchRequest(WireModel):
     date_from: UtcDateTime | None = None
     date_to: UtcDateTime | None = None
     sort_order: Annotated[SortOrder, _enum_name(SortOrder)] | None = None
-    page: Annotated[int, Field(ge=0, le=MAX_PAGE_DEPTH)] | None = None
+    page: Annotated[int, Field(ge=0)] | None = None
     take: Annotated[int, Field(ge=1, le=MAX_TAKE)] | None = None
     include_deleted: bool | None = None
 
