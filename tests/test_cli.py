@@ -300,3 +300,11 @@ def test_users_create_refuses_an_empty_market_id(cli: Invoke) -> None:
 
     assert result.exit_code != 0
     assert "MarketId" in result.output
+
+
+def test_seed_loads_cases_and_ends_with_a_summary(cli: Invoke) -> None:
+    result = cli("seed", "--cases", "40", "--seed", "2")
+
+    assert result.exit_code == 0, result.output
+    assert "Seeded 40 cases into tenant 'default'" in result.output
+    assert "cases/s" in result.output

@@ -1,0 +1,216 @@
+"""Bulk loading of generated cases straight through the storage layer (not HTTP).
+
+Generation runs in a second process while this one writes, so both cores work. Rows go in
+with each backend's bulk path: executemany on SQLite (the trigram index filled per batch
+with one INSERT … SELECT), COPY on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from casedesk.case_settings.models import CaseSettingsRow
+from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
+from casedesk.cases.models import CaseCounterRow
+from casedesk.db import configure_sqlite, sync_url
+from casedesk.errors import NotFound
+from casedesk.seeding import formats
+from casedesk.seeding.generator import CaseGenerator
+from casedesk.tenants.models import TenantRow
+
+BATCH = 5_000
+SQLITE_CACHE_KIB = 512 * 1024
+FIRST_CASE_NUMBER = 1001
+
+# The migration's FTS5 insert trigger, dropped while a batch fills the index in one statement.
+_FTS_TRIGGER = "cases_fts_insert"
+_FTS_TRIGGER_SQL = """CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+        INSERT INTO cases_fts(rowid, case_number, subject, description, customer_name)
+        VALUES (new.pk, new.case_number, new.subject, new.description, new.customer_name);
+    END"""
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    seed: int
+    index: int
+    tenant_id: int
+    first_number: int
+    count: int
+    rules: CaseRules
+    backend: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    count: int
+    rows: list[Any]
+    refs: list[tuple[int, int, str, str]]
+
+
+def _prepare(chunk: _Chunk) -> _Prepared:
+    generator = CaseGenerator(chunk.seed * 1_000_003 + chunk.index, chunk.rules)
+    cases = list(generator.cases(chunk.tenant_id, chunk.first_number, chunk.count))
+    rows = (
+        formats.copy_lines(cases) if chunk.backend == "postgresql" else formats.sqlite_rows(cases)
+    )
+    return _Prepared(len(cases), rows, formats.ref_rows(cases))
+
+
+def sync_engine(database_url: str) -> Engine:
+    engine = sa.create_engine(sync_url(database_url), poolclass=sa.pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine)
+
+        @sa.event.listens_for(engine, "connect")
+        def _big_cache(dbapi_connection: Any, _record: Any) -> None:
+            # Index pages of a growing table stay in memory instead of being re-read.
+            dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+    return engine
+
+
+def _tenant(connection: Connection, name: str) -> int:
+    tenant_id = connection.execute(
+        sa.select(TenantRow.id).where(TenantRow.name == name)
+    ).scalar_one_or_none()
+    if tenant_id is None:
+        raise NotFound(f"Tenant {name!r} does not exist; create it with `casedesk tenants create`.")
+    return int(tenant_id)
+
+
+def _rules(connection: Connection, tenant_id: int) -> CaseRules:
+    document = connection.execute(
+        sa.select(CaseSettingsRow.document).where(CaseSettingsRow.tenant_id == tenant_id)
+    ).scalar_one_or_none()
+    return DEFAULT_RULES if document is None else CaseRules.from_document(document)
+
+
+def _reserve_numbers(connection: Connection, tenant_id: int, count: int) -> int:
+    """Take `count` case numbers at once, as concurrent creates would; returns the first."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    last = connection.execute(
+        dialect.insert(CaseCounterRow)
+        .values(tenant_id=tenant_id, last_number=FIRST_CASE_NUMBER - 1 + count)
+        .on_conflict_do_update(
+            index_elements=[CaseCounterRow.tenant_id],
+            set_={"last_number": CaseCounterRow.last_number + count},
+        )
+        .returning(CaseCounterRow.last_number)
+    ).scalar_one()
+    return int(last) - count + 1
+
+
+def _reserve_pks(connection: Connection, count: int) -> list[int]:
+    if connection.dialect.name == "postgresql":
+        return list(
+            connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('cases', 'pk')) "
+                f"FROM generate_series(1, {int(count)})"
+            ).scalars()
+        )
+    # The write lock is held (BEGIN IMMEDIATE), so nobody else takes these rowids.
+    top = connection.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM cases").scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
+def _insert_sqlite(connection: Connection, batch: _Prepared, pks: list[int]) -> None:
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    columns = ("pk", *formats.COLUMNS)
+    cursor.executemany(
+        f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [(pk, *row) for pk, row in zip(pks, batch.rows, strict=True)],
+    )
+    cursor.executemany(
+        "INSERT INTO case_refs (tenant_id, kind, value, case_pk) VALUES (?, ?, ?, ?)",
+        [(tenant, kind, value, pks[index]) for index, tenant, kind, value in batch.refs],
+    )
+    cursor.execute(
+        "INSERT INTO cases_fts(rowid, case_number, subject, description, customer_name) "
+        "SELECT pk, case_number, subject, description, customer_name FROM cases "
+        "WHERE pk BETWEEN ? AND ?",
+        (pks[0], pks[-1]),
+    )
+    cursor.close()
+
+
+def _insert_postgresql(connection: Connection, batch: _Prepared, pks: list[int]) -> None:
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    columns = ", ".join(("pk", *formats.COLUMNS))
+    with cursor.copy(f"COPY cases ({columns}) FROM STDIN") as copy:
+        copy.write(b"".join(b"%d%s" % (pk, line) for pk, line in zip(pks, batch.rows, strict=True)))
+    with cursor.copy("COPY case_refs (tenant_id, kind, value, case_pk) FROM STDIN") as copy:
+        for index, tenant, kind, value in batch.refs:
+            copy.write_row((tenant, kind, value, pks[index]))
+    cursor.close()
+
+
+def _insert(connection: Connection, batch: _Prepared) -> None:
+    pks = _reserve_pks(connection, batch.count)
+    if connection.dialect.name == "postgresql":
+        # New trigrams wait in the GIN index's pending list and are merged in bulk by the
+        # VACUUM that ends the seed, instead of one index insertion per row.
+        connection.exec_driver_sql("SET LOCAL gin_pending_list_limit = '256MB'")
+        _insert_postgresql(connection, batch, pks)
+        return
+    connection.exec_driver_sql(f"DROP TRIGGER {_FTS_TRIGGER}")
+    _insert_sqlite(connection, batch, pks)
+    connection.exec_driver_sql(_FTS_TRIGGER_SQL)
+
+
+def seed(
+    database_url: str,
+    *,
+    cases: int,
+    seed: int = 1,
+    tenant: str = "default",
+    progress: Callable[[int], None] = lambda done: None,
+) -> None:
+    """Load `cases` generated cases into `tenant`, reporting each committed batch."""
+    engine = sync_engine(database_url)
+    try:
+        with engine.connect().execution_options(casedesk_write=True) as connection:
+            backend = connection.dialect.name
+            with connection.begin():
+                tenant_id = _tenant(connection, tenant)
+                rules = _rules(connection, tenant_id)
+                first = _reserve_numbers(connection, tenant_id, cases)
+            chunks = [
+                _Chunk(seed, i, tenant_id, first + start, min(BATCH, cases - start), rules, backend)
+                for i, start in enumerate(range(0, cases, BATCH))
+            ]
+            for batch in _generated(chunks):
+                with connection.begin():
+                    _insert(connection, batch)
+                progress(batch.count)
+        _tidy(engine)
+    finally:
+        engine.dispose()
+
+
+def _tidy(engine: Engine) -> None:
+    """Merge what the load left pending and refresh the planner's statistics."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql("VACUUM (ANALYZE) cases")
+            connection.exec_driver_sql("VACUUM (ANALYZE) case_refs")
+        else:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+
+
+def _generated(chunks: list[_Chunk]) -> Iterator[_Prepared]:
+    if len(chunks) <= 1:
+        yield from map(_prepare, chunks)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        yield from pool.imap(_prepare, chunks)
