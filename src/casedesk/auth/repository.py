@@ -5,10 +5,28 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.auth.models import ApiUserRow, InstanceSecretRow
+from casedesk.auth.policy import Actor
 
 
 async def get_user(session: AsyncSession, client_id: str) -> ApiUserRow | None:
     return await session.get(ApiUserRow, client_id)
+
+
+async def get_actor(session: AsyncSession, *, client_id: str, tenant_id: int) -> Actor | None:
+    """The active user behind a token, read as plain columns: this runs on every request."""
+    result = await session.execute(
+        select(ApiUserRow.name, ApiUserRow.roles).where(
+            ApiUserRow.client_id == client_id,
+            ApiUserRow.tenant_id == tenant_id,
+            ApiUserRow.active.is_(True),
+        )
+    )
+    row = result.first()
+    if row is None:
+        return None
+    return Actor(
+        client_id=client_id, name=row.name, tenant_id=tenant_id, roles=frozenset(row.roles)
+    )
 
 
 async def list_users(session: AsyncSession) -> list[ApiUserRow]:

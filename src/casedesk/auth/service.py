@@ -112,12 +112,9 @@ async def issue_token(
 async def authenticate(session: AsyncSession, *, token: str, key: str) -> Actor:
     """The active user a token speaks for; a deactivated user is refused even with a live token."""
     claims = tokens.verify(key, token)
-    user = await repository.get_user(session, claims.client_id)
-    if user is None or not user.active or user.tenant_id != claims.tenant_id:
-        raise NotAuthenticated("The access token's user is unknown or deactivated.")
-    return Actor(
-        client_id=user.client_id,
-        name=user.name,
-        tenant_id=user.tenant_id,
-        roles=frozenset(user.roles),
+    actor = await repository.get_actor(
+        session, client_id=claims.client_id, tenant_id=claims.tenant_id
     )
+    if actor is None:
+        raise NotAuthenticated("The access token's user is unknown or deactivated.")
+    return actor
