@@ -22,6 +22,9 @@ run: $(STAMP) ## migrate and serve the API on http://127.0.0.1:8000 (SQLite by d
 test: $(STAMP) ## run the whole suite on SQLite and PostgreSQL
 	$(BIN)/pytest
 
+bench: $(STAMP) ## wrk benchmark into docs/performance.md (ARGS="--cases 20000 --reuse")
+	$(BIN)/python -m bench $(ARGS)
+
 check: $(STAMP) ## lint, format check and type check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,4 +40,4 @@ lock: ## re-pin requirements.lock from pyproject.toml
 clean: ## remove the environment and local databases
 	rm -rf $(VENV) casedesk.db casedesk.db-wal casedesk.db-shm
 
-.PHONY: help install run test check lock clean
+.PHONY: help install run test bench check lock clean

@@ -6,7 +6,7 @@ limited to market SE; "other tenant" is an all-markets CaseAdmin of tenant acme.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2 as httpx
@@ -41,6 +41,8 @@ class Call:
     body: Any = None
     # restore only applies to a soft-deleted case
     needs_deleted_case: bool = False
+    # the next batch of a scroll the ApiOwner started: {scrollId} is filled in
+    needs_scroll: bool = False
 
 
 CALLS = {
@@ -74,6 +76,12 @@ CALLS = {
         "POST", f"/api/cases/{CASE_ID}/comments", body={"Detail": "Called the customer."}
     ),
     "restore": Call("POST", f"/api/cases/{CASE_ID}/restore", needs_deleted_case=True),
+    "addmany": Call(
+        "POST", "/api/cases/addmany", body=[{"Subject": "Parcel never arrived", "MarketId": MARKET}]
+    ),
+    "patchmany": Call("PATCH", "/api/cases/patchmany", body=[{"Id": CASE_ID, "Priority": "High"}]),
+    "scroll": Call("POST", "/api/cases/scroll", body={}),
+    "scroll next": Call("GET", "/api/cases/scroll/{scrollId}", needs_scroll=True),
     "GET settings": Call("GET", "/api/cases/settings"),
     "PUT settings": Call("PUT", "/api/cases/settings", body=DEFAULT_RULES.to_document()),
 }
@@ -91,6 +99,12 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "changestatus": (401,      401,       403,      200,       200,      404,          404),
     "comments":     (401,      401,       403,      201,       201,      404,          404),
     "restore":      (401,      401,       403,      200,       200,      404,          404),
+    # per-item market and tenant refusals are inside a 200 answer: see tests/cases/test_batch.py
+    "addmany":      (401,      401,       403,      200,       200,      200,          200),
+    "patchmany":    (401,      401,       403,      200,       200,      200,          200),
+    "scroll":       (401,      401,       200,      200,       200,      200,          200),
+    # a scroll belongs to the user who started it (here the ApiOwner)
+    "scroll next":  (401,      401,       404,      404,       200,      404,          404),
     "GET settings": (401,      401,       200,      200,       200,      200,          200),
     "PUT settings": (401,      401,       403,      403,       200,      403,          403),
 }
@@ -145,6 +159,9 @@ def test_access(
     owner.create_case(Id=CASE_ID, MarketId=MARKET)
     if call.needs_deleted_case:
         assert owner.delete(f"/api/cases/{CASE_ID}").status_code == 200
+    if call.needs_scroll:
+        scroll_id = owner.post("/api/cases/scroll", json={}).json()["ScrollId"]
+        call = replace(call, path=call.path.replace("{scrollId}", scroll_id))
     response = send(owner, call, caller(actor, make_user, owner))
     assert response.status_code == expected, response.text
     if expected >= 400:

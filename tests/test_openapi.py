@@ -41,6 +41,10 @@ CASEDESK_OPERATIONS = [
     ("put", "/api/cases/settings"),
     ("post", "/api/token"),
     ("get", "/health"),
+    ("post", "/api/cases/scroll"),
+    ("get", "/api/cases/scroll/{scrollId}"),
+    ("post", "/api/cases/addmany"),
+    ("patch", "/api/cases/patchmany"),
 ]
 CASE_OPERATIONS = [*REFERENCE_OPERATIONS, *CASEDESK_OPERATIONS[:2]]
 OMNIUM_MODELS = [
@@ -48,6 +52,8 @@ OMNIUM_MODELS = [
     "OmniumCasePatch",
     "OmniumCaseSearchRequest",
     "OmniumCaseSearchResult",
+    "OmniumCaseScrollRequest",
+    "OmniumCaseScrollResult",
     "OmniumComment",
     "OmniumCaseParticipant",
     "OmniumPropertyItem",

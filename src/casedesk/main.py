@@ -17,7 +17,9 @@ from casedesk import problems
 from casedesk.auth import service as auth_service
 from casedesk.auth.routes import router as auth_router
 from casedesk.case_settings.routes import router as settings_router
+from casedesk.cases.batch_routes import router as batch_router
 from casedesk.cases.routes import router as cases_router
+from casedesk.cases.scroll_routes import router as scroll_router
 from casedesk.config import Settings
 from casedesk.db import Database
 from casedesk.limits import BodySizeLimit
@@ -61,7 +63,9 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(auth_router)
     app.include_router(settings_router)
+    app.include_router(batch_router)
     app.include_router(cases_router)
+    app.include_router(scroll_router)
     _add_docs(app)
 
     @app.get("/health", tags=["Operations"], summary="Liveness: no auth, no database")

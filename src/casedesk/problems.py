@@ -149,9 +149,17 @@ def validation_errors(raw: Sequence[Any]) -> dict[str, list[str]]:
     return grouped
 
 
+def status_of(error: errors.DomainError) -> int:
+    return next(code for kind, code in _STATUS if isinstance(error, kind))
+
+
+def validation_detail(field_errors: Mapping[str, Sequence[str]]) -> str:
+    return "See errors for each offending field: " + ", ".join(field_errors) + "."
+
+
 async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DomainError)
-    status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+    status = status_of(exc)
     field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem(
@@ -176,8 +184,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
             request, 415, f"Send the body as JSON with Content-Type: application/json (got {sent})."
         )
     field_errors = validation_errors(raw)
-    detail = "See errors for each offending field: " + ", ".join(field_errors) + "."
-    return problem(request, 400, detail, field_errors=field_errors)
+    return problem(request, 400, validation_detail(field_errors), field_errors=field_errors)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -24,3 +24,11 @@ class CaseVersionMismatch(PreconditionFailed):
             f"Case '{case_id}' has changed since you read it (its ETag is now {current}). "
             "Read it again and retry."
         )
+
+
+class ScrollNotFound(NotFound):
+    def __init__(self, scroll_id: str) -> None:
+        super().__init__(
+            f"Scroll '{scroll_id}' was not found: it has expired (after 5 idle minutes), "
+            "or it was never yours. Start a new scroll."
+        )

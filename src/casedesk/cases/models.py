@@ -115,3 +115,25 @@ class CaseCounterRow(Base):
 
     tenant_id: Mapped[int] = mapped_column(Integer, ForeignKey("tenants.id"), primary_key=True)
     last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseScrollRow(Base):
+    """A scroll in progress: the search it reads, where its last batch ended, and its owner.
+
+    Kept in the database so that any worker process can serve the next batch."""
+
+    __tablename__ = "case_scrolls"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer, ForeignKey("tenants.id"))
+    client_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("api_users.client_id", ondelete="CASCADE")
+    )
+    request: Mapped[dict[str, Any]] = mapped_column(_JSON)
+    last_pk: Mapped[int] = mapped_column(BigInteger)
+    total_hits: Mapped[int] = mapped_column(Integer)
+    resume_after: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    expires: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_case_scrolls_expires", "tenant_id", "expires"),)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.cases import search
-from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow
+from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow, CaseScrollRow
 from casedesk.cases.schemas import SortOrder
 
 FIRST_CASE_NUMBER = 1001
@@ -46,23 +47,78 @@ async def id_exists(session: AsyncSession, *, tenant_id: int, case_id: str) -> b
 
 async def next_case_number(session: AsyncSession, *, tenant_id: int) -> int:
     """Hand out the tenant's next number; the counter row's lock serialises concurrent creates."""
+    return (await reserve_case_numbers(session, tenant_id=tenant_id, count=1))[0]
+
+
+async def reserve_case_numbers(session: AsyncSession, *, tenant_id: int, count: int) -> range:
+    """Hand out the tenant's next `count` numbers, consecutive, in one counter update."""
     dialect = postgresql if _backend(session) == "postgresql" else sqlite
     statement = (
         dialect.insert(CaseCounterRow)
-        .values(tenant_id=tenant_id, last_number=FIRST_CASE_NUMBER)
+        .values(tenant_id=tenant_id, last_number=FIRST_CASE_NUMBER + count - 1)
         .on_conflict_do_update(
             index_elements=[CaseCounterRow.tenant_id],
-            set_={"last_number": CaseCounterRow.last_number + 1},
+            set_={"last_number": CaseCounterRow.last_number + count},
         )
         .returning(CaseCounterRow.last_number)
     )
-    result = await session.execute(statement)
-    return int(result.scalar_one())
+    last = int((await session.execute(statement)).scalar_one())
+    return range(last - count + 1, last + 1)
 
 
 async def add(session: AsyncSession, row: CaseRow) -> None:
     session.add(row)
     await session.flush()
+
+
+_CASE_COLUMNS = tuple(column.key for column in CaseRow.__table__.columns if column.key != "pk")
+
+
+async def insert_many(
+    session: AsyncSession, *, tenant_id: int, rows: Sequence[CaseRow]
+) -> list[int]:
+    """Insert new cases, each with its own Id, and answer their pks in order. The rows stay
+    outside the session, so nothing is tracked or flushed again.
+
+    A plain executemany (one statement the driver prepares once) and a SELECT of the pks by
+    Id cost a third of one INSERT … RETURNING with every row's values inlined."""
+    values = [{key: getattr(row, key) for key in _CASE_COLUMNS} for row in rows]
+    await session.execute(insert(CaseRow), values)
+    result = await session.execute(
+        select(CaseRow.id, CaseRow.pk).where(
+            CaseRow.tenant_id == tenant_id, CaseRow.id.in_([row.id for row in rows])
+        )
+    )
+    pks = {case_id: pk for case_id, pk in result}
+    return [pks[row.id] for row in rows]
+
+
+async def existing_ids(
+    session: AsyncSession, *, tenant_id: int, case_ids: Collection[str]
+) -> set[str]:
+    """Which of `case_ids` the tenant's cases already use, soft-deleted ones included."""
+    if not case_ids:
+        return set()
+    result = await session.execute(
+        select(CaseRow.id).where(CaseRow.tenant_id == tenant_id, CaseRow.id.in_(case_ids))
+    )
+    return set(result.scalars())
+
+
+async def get_many_for_update(
+    session: AsyncSession, *, tenant_id: int, case_ids: Collection[str]
+) -> dict[str, CaseRow]:
+    """The cases among `case_ids`, by Id, locked in pk order so that batches never deadlock."""
+    if not case_ids:
+        return {}
+    result = await session.execute(
+        select(CaseRow)
+        .where(CaseRow.tenant_id == tenant_id, CaseRow.id.in_(case_ids))
+        .order_by(CaseRow.pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in result.scalars()}
 
 
 async def replace_refs(
@@ -77,6 +133,27 @@ async def replace_refs(
         await session.execute(insert(CaseRefRow), values)
 
 
+async def replace_refs_many(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    refs: Mapping[int, Iterable[tuple[str, str]]],
+    fresh: bool = False,
+) -> None:
+    """Set the refs of many cases, by pk, in two statements; `fresh` cases have none to drop."""
+    if not refs:
+        return
+    if not fresh:
+        await session.execute(delete(CaseRefRow).where(CaseRefRow.case_pk.in_(list(refs))))
+    values = [
+        {"tenant_id": tenant_id, "kind": kind, "value": value, "case_pk": pk}
+        for pk, case_refs in refs.items()
+        for kind, value in sorted(set(case_refs))
+    ]
+    if values:
+        await session.execute(insert(CaseRefRow), values)
+
+
 async def search_page(
     session: AsyncSession, criteria: search.Criteria, *, sort: SortOrder, offset: int, limit: int
 ) -> tuple[list[CaseRow], int]:
@@ -86,6 +163,63 @@ async def search_page(
         return [], total
     result = await session.execute(search.page_query(criteria, backend, sort, offset, limit))
     return list(result.scalars()), total
+
+
+async def last_case_pk(session: AsyncSession) -> int:
+    """The highest case pk so far, of any tenant: every case created later has a higher one."""
+    return int((await session.execute(select(func.max(CaseRow.pk)))).scalar_one() or 0)
+
+
+async def count_hits(session: AsyncSession, criteria: search.Criteria) -> int:
+    result = await session.execute(search.count_query(criteria, _backend(session)))
+    return int(result.scalar_one())
+
+
+async def search_after(
+    session: AsyncSession,
+    criteria: search.Criteria,
+    *,
+    sort: SortOrder,
+    position: search.Position | None,
+    limit: int,
+) -> tuple[list[CaseRow], search.Position | None]:
+    """The next hits after `position`, and the position of the last one (None if none)."""
+    statement = search.keyset_query(criteria, _backend(session), sort, position, limit)
+    hits = (await session.execute(statement)).all()
+    if not hits:
+        return [], None
+    last, key = hits[-1]
+    return [row for row, _ in hits], search.Position(key, last.id)
+
+
+async def add_scroll(session: AsyncSession, scroll: CaseScrollRow) -> None:
+    session.add(scroll)
+    await session.flush()
+
+
+async def get_scroll_for_update(
+    session: AsyncSession, *, tenant_id: int, client_id: str, scroll_id: str
+) -> CaseScrollRow | None:
+    """The user's own scroll, locked so that concurrent calls take batches one after another."""
+    result = await session.execute(
+        select(CaseScrollRow)
+        .where(
+            CaseScrollRow.id == scroll_id,
+            CaseScrollRow.tenant_id == tenant_id,
+            CaseScrollRow.client_id == client_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def delete_expired_scrolls(session: AsyncSession, *, tenant_id: int, now: datetime) -> None:
+    await session.execute(
+        delete(CaseScrollRow).where(
+            CaseScrollRow.tenant_id == tenant_id, CaseScrollRow.expires <= now
+        )
+    )
 
 
 async def count_by_status(session: AsyncSession, *, tenant_id: int) -> dict[str, int]:

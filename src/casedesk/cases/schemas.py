@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
@@ -18,6 +19,8 @@ SHORT_LIST_MAX = 200
 NOTES_MAX = 1_000
 MAX_TAKE = 100
 MAX_PAGE_DEPTH = 10_000
+DEFAULT_SCROLL_TAKE = 100
+MAX_SCROLL_TAKE = 1_000
 
 Name = Annotated[StoredText, Field(max_length=NAME_MAX)]
 Ident = Annotated[StoredText, Field(max_length=ID_MAX)]
@@ -255,7 +258,9 @@ class SortOrder(StrEnum):
     FOLLOW_UP_DATE_DESCENDING = "FollowUpDateDescending"
 
 
-class OmniumCaseSearchRequest(WireModel):
+class _SearchFilters(WireModel):
+    """What a search selects and in which order: everything but the paging."""
+
     search_text: Annotated[StoredText, Field(max_length=500)] | None = None
     status: Name | None = None
     priority: Name | None = None
@@ -266,9 +271,30 @@ class OmniumCaseSearchRequest(WireModel):
     date_from: UtcDateTime | None = None
     date_to: UtcDateTime | None = None
     sort_order: Annotated[SortOrder, _enum_name(SortOrder)] | None = None
+    include_deleted: bool | None = None
+
+
+class OmniumCaseSearchRequest(_SearchFilters):
     page: Annotated[int, Field(ge=0)] | None = None
     take: Annotated[int, Field(ge=1, le=MAX_TAKE)] | None = None
-    include_deleted: bool | None = None
+
+
+def _no_page(value: object) -> None:
+    if value is not None:
+        raise PydanticCustomError(
+            "scroll_page",
+            "A scroll reads every hit, batch after batch: Page does not apply. "
+            "Take sets the batch size.",
+        )
+    return None
+
+
+class OmniumCaseScrollRequest(_SearchFilters):
+    """A search to read in full: `Take` is the batch size (default 100, at most 1,000)."""
+
+    take: Annotated[int, Field(ge=1, le=MAX_SCROLL_TAKE)] | None = None
+    # Accepted by name only to answer a clear 400; not part of the documented model.
+    page: Annotated[SkipJsonSchema[None], BeforeValidator(_no_page)] = None
 
 
 class OmniumCaseSearchResult(WireModel):
@@ -276,3 +302,11 @@ class OmniumCaseSearchResult(WireModel):
     total_hits: int
     page: int
     page_size: int
+
+
+class OmniumCaseScrollResult(WireModel):
+    """One batch of a scroll; an empty `Items` means the scroll has been read to the end."""
+
+    items: list[OmniumCase]
+    total_hits: int
+    scroll_id: str

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Select,
     String,
     and_,
@@ -25,12 +26,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import UnaryExpression
 
 from casedesk.cases.models import CaseRefRow, CaseRow
-from casedesk.cases.schemas import SortOrder
+from casedesk.cases.schemas import SortOrder, _SearchFilters
 
 # PostgreSQL's trigram index covers exactly PG_DOCUMENT (see the migration). Its columns are
 # collated "C", whose lower() folds ASCII only, so a word with other letters is matched by
@@ -62,6 +64,33 @@ class Criteria:
     date_from: datetime | None = None
     date_to: datetime | None = None
     include_deleted: bool = False
+    # A scroll's frozen set: only cases that existed when it started (pks only grow).
+    last_pk: int | None = None
+
+
+def criteria_for(
+    request: _SearchFilters,
+    *,
+    tenant_id: int,
+    markets: frozenset[str] | None,
+    last_pk: int | None = None,
+) -> Criteria:
+    """The conditions a request asks for; its Status and Priority must be canonical names."""
+    return Criteria(
+        tenant_id=tenant_id,
+        markets=markets,
+        words=split_words(request.search_text),
+        status=request.status,
+        priority=request.priority,
+        assigned_to_user_id=request.assigned_to_user_id,
+        tags=tuple(request.tags or ()),
+        customer_id=request.customer_id,
+        order_id=request.order_id,
+        date_from=request.date_from,
+        date_to=request.date_to,
+        include_deleted=bool(request.include_deleted),
+        last_pk=last_pk,
+    )
 
 
 def split_words(search_text: str | None) -> tuple[str, ...]:
@@ -165,6 +194,8 @@ def where_clause(criteria: Criteria, backend: str) -> ColumnElement[bool]:
         conditions.append(_has_ref(criteria.tenant_id, REF_CUSTOMER, criteria.customer_id))
     if criteria.order_id:
         conditions.append(_has_ref(criteria.tenant_id, REF_ORDER, criteria.order_id))
+    if criteria.last_pk is not None:
+        conditions.append(CaseRow.pk <= criteria.last_pk)
     conditions.extend(_text_conditions(criteria.words, backend))
     return and_(*conditions)
 
@@ -183,10 +214,15 @@ _SORT_KEYS: dict[str, tuple[ColumnElement[Any] | InstrumentedAttribute[Any], boo
 }
 
 
+def _sort_parts(sort: SortOrder) -> tuple[ColumnElement[Any], bool, bool]:
+    """The sort key, whether it can be empty, and whether the sort descends."""
+    key, nullable = _SORT_KEYS[sort.value.removesuffix("Descending").removesuffix("Ascending")]
+    return key.expression, nullable, sort.value.endswith("Descending")
+
+
 def order_by(sort: SortOrder) -> list[UnaryExpression[Any]]:
     """The sort, with empty values last in both directions and ties broken on Id."""
-    descending = sort.value.endswith("Descending")
-    key, nullable = _SORT_KEYS[sort.value.removesuffix("Descending").removesuffix("Ascending")]
+    key, nullable, descending = _sort_parts(sort)
     primary = key.desc() if descending else key.asc()
     tiebreak = CaseRow.id.desc() if descending else CaseRow.id.asc()
     return [primary.nulls_last() if nullable else primary, tiebreak]
@@ -206,3 +242,52 @@ def page_query(
 
 def count_query(criteria: Criteria, backend: str) -> Select[int]:
     return select(func.count()).select_from(CaseRow).where(where_clause(criteria, backend))
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a keyset batch ended: the last hit's sort key (None when empty) and its Id."""
+
+    key: Any
+    case_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        key = self.key.isoformat() if isinstance(self.key, datetime) else self.key
+        return {"key": key, "id": self.case_id}
+
+    @classmethod
+    def from_json(cls, sort: SortOrder, data: dict[str, Any]) -> Position:
+        key = data["key"]
+        if key is not None and isinstance(_sort_parts(sort)[0].type, DateTime):
+            key = datetime.fromisoformat(key)
+        return cls(key, data["id"])
+
+
+def sort_key(sort: SortOrder) -> ColumnElement[Any]:
+    """The value a hit is sorted by, as the database compares it (lower-cased text is
+    lower-cased by the database, so a position always compares the way the sort does)."""
+    return _sort_parts(sort)[0]
+
+
+def after(sort: SortOrder, position: Position) -> ColumnElement[bool]:
+    """The hits that come after `position` in `sort`: empty keys form a region of their own,
+    after every other key in both directions, ordered by Id alone."""
+    key, nullable, descending = _sort_parts(sort)
+    if position.key is None:
+        later_id = CaseRow.id < position.case_id if descending else CaseRow.id > position.case_id
+        return and_(key.is_(None), later_id)
+    here = tuple_(key, CaseRow.id)
+    there = tuple_(literal(position.key), literal(position.case_id))
+    later = here < there if descending else here > there
+    return or_(later, key.is_(None)) if nullable else later
+
+
+def keyset_query(
+    criteria: Criteria, backend: str, sort: SortOrder, position: Position | None, limit: int
+) -> Select[tuple[CaseRow, Any]]:
+    """The next `limit` hits after `position` (the first ones when None), each with its sort
+    key. Seeking, never skipping: the cost of a batch does not grow with its depth."""
+    statement = select(CaseRow, sort_key(sort)).where(where_clause(criteria, backend))
+    if position is not None:
+        statement = statement.where(after(sort, position))
+    return statement.order_by(*order_by(sort)).limit(limit)

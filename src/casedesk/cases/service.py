@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from pydantic.alias_generators import to_pascal
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ from casedesk.cases.schemas import (
     OmniumComment,
     SortOrder,
     _CaseFields,
+    _SearchFilters,
 )
 from casedesk.errors import InvalidInput
 
@@ -86,8 +87,8 @@ class _Before:
     refs: frozenset[tuple[str, str]]
 
 
-def _remember(row: CaseRow) -> _Before:
-    return _Before(_values(row), _refs(row))
+def remember(row: CaseRow) -> _Before:
+    return _Before(_values(row), case_refs(row))
 
 
 def _values(row: CaseRow) -> tuple[Any, ...]:
@@ -105,7 +106,8 @@ def _values(row: CaseRow) -> tuple[Any, ...]:
     )
 
 
-def _refs(row: CaseRow) -> frozenset[tuple[str, str]]:
+def case_refs(row: CaseRow) -> frozenset[tuple[str, str]]:
+    """The (kind, value) pairs the search filters look the case up by."""
     refs = {(search.REF_TAG, tag.lower()) for tag in row.tags}
     refs |= {(search.REF_ORDER, order) for order in row.related_orders}
     refs |= {(search.REF_CUSTOMER, customer) for customer in row.related_customers}
@@ -202,25 +204,22 @@ def _write_fields(row: CaseRow, data: _CaseFields, moment: datetime) -> None:
     _recount_comments(row)
 
 
-async def _rules(session: AsyncSession, actor: Actor) -> CaseRules:
+async def write_rules(session: AsyncSession, actor: Actor) -> CaseRules:
     """The tenant's rules, held unchanged until this write commits."""
     await settings_repository.hold_rules(session, actor.tenant_id)
     return await settings_repository.get_rules(session, actor.tenant_id)
 
 
-async def _visible(session: AsyncSession, actor: Actor, case_id: str, *, lock: bool) -> CaseRow:
+def _seen(actor: Actor, row: CaseRow | None, case_id: str) -> CaseRow:
     """The case if the actor may see it; missing and hidden look the same on purpose."""
-    load = repository.get_for_update if lock else repository.get
-    row = await load(session, tenant_id=actor.tenant_id, case_id=case_id)
     if row is None or not actor.can_see_market(row.market_id):
         raise CaseNotFound(case_id)
     return row
 
 
-async def _editable(
-    session: AsyncSession, actor: Actor, case_id: str, if_match: str | None
-) -> CaseRow:
-    row = await _visible(session, actor, case_id, lock=True)
+def editable(actor: Actor, row: CaseRow | None, case_id: str, if_match: str | None) -> CaseRow:
+    """The loaded case if the actor may change it: visible, not deleted, `If-Match` current."""
+    row = _seen(actor, row, case_id)
     if row.deleted_date is not None:
         raise CaseNotFound(case_id)
     if if_match is not None and not etag_matches(if_match, row):
@@ -228,14 +227,33 @@ async def _editable(
     return row
 
 
-async def _save(session: AsyncSession, row: CaseRow, before: _Before, moment: datetime) -> None:
-    """Bump the version and Changed when something changed, and keep the filter index true."""
+async def _visible(session: AsyncSession, actor: Actor, case_id: str, *, lock: bool) -> CaseRow:
+    load = repository.get_for_update if lock else repository.get
+    return _seen(actor, await load(session, tenant_id=actor.tenant_id, case_id=case_id), case_id)
+
+
+async def _editable(
+    session: AsyncSession, actor: Actor, case_id: str, if_match: str | None
+) -> CaseRow:
+    row = await repository.get_for_update(session, tenant_id=actor.tenant_id, case_id=case_id)
+    return editable(actor, row, case_id, if_match)
+
+
+def mark_changed(row: CaseRow, before: _Before, moment: datetime) -> bool:
+    """Bump the version and Changed if something changed since `before`; whether it did."""
     if _values(row) == before.values:
-        return
+        return False
     row.version += 1
     row.changed = moment
+    return True
+
+
+async def _save(session: AsyncSession, row: CaseRow, before: _Before, moment: datetime) -> None:
+    """Save a change, if any, and keep the filter index true."""
+    if not mark_changed(row, before, moment):
+        return
     await session.flush()
-    refs = _refs(row)
+    refs = case_refs(row)
     if refs != before.refs:
         await repository.replace_refs(session, row=row, refs=refs)
 
@@ -247,48 +265,70 @@ async def get_case(session: AsyncSession, *, actor: Actor, case_id: str) -> Case
     return row
 
 
-async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCreate) -> CaseRow:
+@dataclass(frozen=True)
+class NewCasePlan:
+    """A create that passed the rules: it only lacks an Id and a number."""
+
+    data: OmniumCaseCreate
+    status: StatusDef
+    priority: PriorityDef
+
+
+def plan_new_case(actor: Actor, rules: CaseRules, data: OmniumCaseCreate) -> NewCasePlan:
     require_market(actor, data.market_id)
-    rules = await _rules(session, actor)
     status, priority = _resolve_names(
         rules,
         status=data.status or rules.status_new,
         priority=data.priority or rules.default_priority,
     )
-    case_id = data.id or _new_id()
-    if data.id and await repository.id_exists(session, tenant_id=actor.tenant_id, case_id=case_id):
-        raise CaseIdTaken(case_id)
-    moment = clock.now()
-    number = await repository.next_case_number(session, tenant_id=actor.tenant_id)
+    return NewCasePlan(data, status, priority)
+
+
+def build_case(
+    actor: Actor, rules: CaseRules, plan: NewCasePlan, *, number: int, moment: datetime
+) -> CaseRow:
+    """The new case's row, not yet stored; the server picks the Id when the client did not."""
     row = CaseRow(
         tenant_id=actor.tenant_id,
-        id=case_id,
+        id=plan.data.id or _new_id(),
         case_number=f"{rules.number_prefix}{number}",
         version=1,
-        priority=priority.name,
-        priority_severity=priority.severity,
+        priority=plan.priority.name,
+        priority_severity=plan.priority.severity,
         created=moment,
         changed=moment,
     )
-    _write_fields(row, data, moment)
-    _apply_state(row, lifecycle.initial_state(status, rules, moment))
+    _write_fields(row, plan.data, moment)
+    _apply_state(row, lifecycle.initial_state(plan.status, rules, moment))
+    return row
+
+
+async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCreate) -> CaseRow:
+    rules = await write_rules(session, actor)
+    plan = plan_new_case(actor, rules, data)
+    if data.id and await repository.id_exists(session, tenant_id=actor.tenant_id, case_id=data.id):
+        raise CaseIdTaken(data.id)
+    moment = clock.now()
+    number = await repository.next_case_number(session, tenant_id=actor.tenant_id)
+    row = build_case(actor, rules, plan, number=number, moment=moment)
+    case_id = row.id
     try:
         async with session.begin_nested():
             await repository.add(session, row)
     except IntegrityError:
         raise CaseIdTaken(case_id) from None
-    await repository.replace_refs(session, row=row, refs=_refs(row))
+    await repository.replace_refs(session, row=row, refs=case_refs(row))
     return row
 
 
 async def replace_case(
     session: AsyncSession, *, actor: Actor, data: OmniumCaseReplace, if_match: str | None
 ) -> CaseRow:
-    rules = await _rules(session, actor)
+    rules = await write_rules(session, actor)
     status, priority = _resolve_names(rules, status=data.status, priority=data.priority)
     row = await _editable(session, actor, data.id, if_match)
     require_market(actor, data.market_id)
-    before = _remember(row)
+    before = remember(row)
     moment = clock.now()
     _write_fields(row, data, moment)
     _set_priority(row, priority)
@@ -317,15 +357,30 @@ def _clearable_names() -> str:
     return ", ".join(to_pascal(name) for name in CLEARABLE.values())
 
 
-async def patch_case(
-    session: AsyncSession, *, actor: Actor, patch: OmniumCasePatch, if_match: str | None
-) -> CaseRow:
+@dataclass(frozen=True)
+class PatchPlan:
+    """A PATCH that passed the rules that need no case: what to set, clear and move to."""
+
+    patch: OmniumCasePatch
+    to_clear: tuple[str, ...]
+    status: StatusDef | None
+    priority: PriorityDef | None
+
+
+def plan_patch(rules: CaseRules, patch: OmniumCasePatch) -> PatchPlan:
     to_clear = _fields_to_clear(patch)
-    rules = await _rules(session, actor)
     status, priority = _resolve_names(rules, status=patch.status, priority=patch.priority)
-    row = await _editable(session, actor, patch.id, if_match)
-    before = _remember(row)
-    moment = clock.now()
+    return PatchPlan(patch, tuple(to_clear), status, priority)
+
+
+def apply_patch(
+    row: CaseRow, plan: PatchPlan, *, actor: Actor, rules: CaseRules, moment: datetime
+) -> None:
+    """Apply only the non-null fields and the fields to clear. The market is checked before
+    anything is set, so a refused PATCH leaves the row as it was."""
+    patch, to_clear = plan.patch, plan.to_clear
+    if patch.market_id is not None or "market_id" in to_clear:
+        require_market(actor, patch.market_id)
     for name in SCALAR_FIELDS:
         value = getattr(patch, name, None)
         if value is not None:
@@ -340,12 +395,21 @@ async def patch_case(
             setattr(row, name, [item.model_dump() for item in value])
     for name in to_clear:
         setattr(row, name, [] if name in STRING_LIST_FIELDS or name in OBJECT_LIST_FIELDS else None)
-    if patch.market_id is not None or "market_id" in to_clear:
-        require_market(actor, row.market_id)
-    if priority is not None:
-        _set_priority(row, priority)
-    if status is not None:
-        _set_status(row, status, rules, moment)
+    if plan.priority is not None:
+        _set_priority(row, plan.priority)
+    if plan.status is not None:
+        _set_status(row, plan.status, rules, moment)
+
+
+async def patch_case(
+    session: AsyncSession, *, actor: Actor, patch: OmniumCasePatch, if_match: str | None
+) -> CaseRow:
+    rules = await write_rules(session, actor)
+    plan = plan_patch(rules, patch)
+    row = await _editable(session, actor, patch.id, if_match)
+    before = remember(row)
+    moment = clock.now()
+    apply_patch(row, plan, actor=actor, rules=rules, moment=moment)
     await _save(session, row, before, moment)
     return row
 
@@ -360,7 +424,7 @@ async def assign_case(
     if_match: str | None,
 ) -> CaseRow:
     row = await _editable(session, actor, case_id, if_match)
-    before = _remember(row)
+    before = remember(row)
     row.assigned_to_user_id = user_id
     row.assigned_to_name = user_name
     await _save(session, row, before, clock.now())
@@ -370,9 +434,9 @@ async def assign_case(
 async def change_status(
     session: AsyncSession, *, actor: Actor, case_id: str, status: str, if_match: str | None
 ) -> CaseRow:
-    rules = await _rules(session, actor)
+    rules = await write_rules(session, actor)
     row = await _editable(session, actor, case_id, if_match)
-    before = _remember(row)
+    before = remember(row)
     moment = clock.now()
     _set_status(row, rules.status(status), rules, moment)
     await _save(session, row, before, moment)
@@ -388,7 +452,7 @@ async def add_comment(
     if_match: str | None,
 ) -> CaseRow:
     row = await _editable(session, actor, case_id, if_match)
-    before = _remember(row)
+    before = remember(row)
     moment = clock.now()
     kind = comment.type or CommentType.INTERNAL
     note = _note(
@@ -416,7 +480,7 @@ async def delete_case(
     session: AsyncSession, *, actor: Actor, case_id: str, if_match: str | None
 ) -> CaseRow:
     row = await _editable(session, actor, case_id, if_match)
-    before = _remember(row)
+    before = remember(row)
     moment = clock.now()
     row.deleted_date = moment
     await _save(session, row, before, moment)
@@ -431,7 +495,7 @@ async def restore_case(
         raise CaseNotDeleted(case_id)
     if if_match is not None and not etag_matches(if_match, row):
         raise CaseVersionMismatch(case_id, etag(row))
-    before = _remember(row)
+    before = remember(row)
     row.deleted_date = None
     await _save(session, row, before, clock.now())
     return row
@@ -452,25 +516,27 @@ def _paging(request: OmniumCaseSearchRequest) -> tuple[int, int]:
     return page, take
 
 
+SearchRequest = TypeVar("SearchRequest", bound=_SearchFilters)
+
+
+def canonical_names(request: SearchRequest, rules: CaseRules) -> SearchRequest:
+    """The request with its Status and Priority spelled as the tenant's settings spell them."""
+    return request.model_copy(
+        update={
+            "status": rules.status(request.status).name if request.status else None,
+            "priority": rules.priority(request.priority).name if request.priority else None,
+        }
+    )
+
+
 async def search_cases(
     session: AsyncSession, *, actor: Actor, request: OmniumCaseSearchRequest
 ) -> tuple[list[CaseRow], int, int, int]:
     """The page of matching cases, the exact total, and the page and take applied."""
     page, take = _paging(request)
     rules = await settings_repository.get_rules(session, actor.tenant_id)
-    criteria = search.Criteria(
-        tenant_id=actor.tenant_id,
-        markets=actor.markets,
-        words=search.split_words(request.search_text),
-        status=rules.status(request.status).name if request.status else None,
-        priority=rules.priority(request.priority).name if request.priority else None,
-        assigned_to_user_id=request.assigned_to_user_id,
-        tags=tuple(request.tags or ()),
-        customer_id=request.customer_id,
-        order_id=request.order_id,
-        date_from=request.date_from,
-        date_to=request.date_to,
-        include_deleted=bool(request.include_deleted),
+    criteria = search.criteria_for(
+        canonical_names(request, rules), tenant_id=actor.tenant_id, markets=actor.markets
     )
     rows, total = await repository.search_page(
         session,
