@@ -7,7 +7,9 @@ half-way. PostgreSQL is reached through psycopg 3.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from casedesk import sqlite_inline
 from casedesk.config import database_backend
 
 NAMING = {
@@ -84,13 +87,28 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
+    """An async engine. On SQLite, `inline` runs each call in the event loop's thread (fast
+    for short statements); without it, calls go to aiosqlite's threads (for long queries)."""
     if backend_of(url) == "sqlite":
+        # Opening a SQLite connection (pragmas, schema parse) costs more than a query: keep
+        # enough of them that requests in flight never need a new one.
+        options: dict[str, Any] = {
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            "pool_size": 20,
+            "max_overflow": 20,
+        }
+        if inline:
+            database = make_url(url).database or ""
+            options = {
+                "async_creator": sqlite_inline.connector(
+                    database, timeout=SQLITE_BUSY_TIMEOUT_SECONDS
+                ),
+                "pool_size": 20,
+                "max_overflow": 20,
+            }
         engine = create_async_engine(
-            async_url(url),
-            json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            async_url(url), json_serializer=_json_dumps, json_deserializer=orjson.loads, **options
         )
         configure_sqlite(engine.sync_engine)
         return engine
@@ -109,15 +127,26 @@ class Database:
     engine: AsyncEngine
     readers: async_sessionmaker[AsyncSession]
     writers: async_sessionmaker[AsyncSession]
+    # Long reads (search): on SQLite they run in aiosqlite's threads, off the event loop.
+    searchers: async_sessionmaker[AsyncSession]
+    search_engine: AsyncEngine
+    # SQLite writers of one process queue here, not inside SQLite's busy wait, which would
+    # hold the event loop while the transaction it waits for needs that loop to finish.
+    write_turn: asyncio.Lock | None
 
     @classmethod
     def connect(cls, url: str) -> Database:
         engine = create_engine(url)
         writer_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        sqlite = backend_of(url) == "sqlite"
+        search_engine = create_engine(url, inline=False) if sqlite else engine
         return cls(
             engine=engine,
             readers=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
             writers=async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=False),
+            searchers=async_sessionmaker(search_engine, expire_on_commit=False, autoflush=False),
+            search_engine=search_engine,
+            write_turn=asyncio.Lock() if sqlite else None,
         )
 
     @property
@@ -126,6 +155,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.search_engine is not self.engine:
+            await self.search_engine.dispose()
 
 
 def database(request: Request) -> Database:
@@ -138,11 +169,27 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _search_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with database(request).searchers() as session:
+        yield session
+
+
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    async with database(request).writers() as session, session.begin():
+    db = database(request)
+    async with _turn(db.write_turn), db.writers() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def _turn(lock: asyncio.Lock | None) -> AsyncIterator[None]:
+    if lock is None:
+        yield
+        return
+    async with lock:
+        yield
 
 
 ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+SearchSession = Annotated[AsyncSession, Depends(_search_session, scope="function")]

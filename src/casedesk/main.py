@@ -22,6 +22,7 @@ from casedesk.cases.routes import router as cases_router
 from casedesk.cases.scroll_routes import router as scroll_router
 from casedesk.config import Settings
 from casedesk.db import Database
+from casedesk.fastread import fast_reader
 from casedesk.limits import BodySizeLimit
 from casedesk.wire import storable_parameters
 
@@ -44,9 +45,11 @@ def create_app(settings: Settings) -> FastAPI:
                 session, configured=settings.secret_key
             )
         app.state.db = db
+        app.state.fast_reader = fast_reader(settings.database_url)
         try:
             yield
         finally:
+            await app.state.fast_reader.close()
             await db.dispose()
 
     app = FastAPI(

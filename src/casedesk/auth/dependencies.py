@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.auth import service
 from casedesk.auth.policy import Actor, Role, require
-from casedesk.db import ReadSession, WriteSession
+from casedesk.db import ReadSession, SearchSession, WriteSession
 from casedesk.errors import NotAuthenticated
 
 
@@ -39,6 +39,28 @@ def reader(role: Role) -> Callable[..., Awaitable[Actor]]:
     return dependency
 
 
+def searcher(role: Role) -> Callable[..., Awaitable[Actor]]:
+    async def dependency(request: Request, session: SearchSession) -> Actor:
+        return await _actor(request, session, role)
+
+    return dependency
+
+
+def fast_reader(role: Role) -> Callable[..., Awaitable[Actor]]:
+    """The actor for a read that needs no session at all (GET by id)."""
+
+    async def dependency(request: Request) -> Actor:
+        actor = await service.authenticate_fast(
+            request.app.state.fast_reader,
+            token=bearer_token(request),
+            key=request.app.state.signing_key,
+        )
+        require(actor, role)
+        return actor
+
+    return dependency
+
+
 def writer(role: Role) -> Callable[..., Awaitable[Actor]]:
     async def dependency(request: Request, session: WriteSession) -> Actor:
         return await _actor(request, session, role)
@@ -47,5 +69,7 @@ def writer(role: Role) -> Callable[..., Awaitable[Actor]]:
 
 
 CaseReader = Annotated[Actor, Depends(reader(Role.CASE_READ))]
+CaseSearcher = Annotated[Actor, Depends(searcher(Role.CASE_READ))]
+FastCaseReader = Annotated[Actor, Depends(fast_reader(Role.CASE_READ))]
 CaseWriter = Annotated[Actor, Depends(writer(Role.CASE_ADMIN))]
 OwnerWriter = Annotated[Actor, Depends(writer(Role.API_OWNER))]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import delete, func, insert, select, update
+import orjson
+from sqlalchemy import JSON, DateTime, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.cases import search
 from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow, CaseScrollRow
 from casedesk.cases.schemas import SortOrder
+from casedesk.fastread import FastReader
 
 FIRST_CASE_NUMBER = 1001
 
@@ -258,3 +262,34 @@ async def restate_priority(
         .where(CaseRow.tenant_id == tenant_id, CaseRow.priority == old_name)
         .values(priority=new_name, priority_severity=severity)
     )
+
+
+@cache
+def _view_sql() -> tuple[str, tuple[str, ...]]:
+    columns = tuple(column.name for column in CaseRow.__table__.columns)
+    sql = f"SELECT {', '.join(columns)} FROM cases WHERE tenant_id = %s AND id = %s"
+    return sql, columns
+
+
+_VIEW_DATES = frozenset(
+    column.name for column in CaseRow.__table__.columns if isinstance(column.type, DateTime)
+)
+_VIEW_JSON = frozenset(
+    column.name for column in CaseRow.__table__.columns if isinstance(column.type, JSON)
+)
+
+
+async def fetch_view(reader: FastReader, *, tenant_id: int, case_id: str) -> SimpleNamespace | None:
+    """A case as plain values, for reading only (GET by id, the hottest path)."""
+    sql, columns = _view_sql()
+    row = await reader.one(sql, (tenant_id, case_id))
+    if row is None:
+        return None
+    values = dict(zip(columns, row, strict=True))
+    if reader.backend == "sqlite":
+        for name in _VIEW_JSON:
+            values[name] = orjson.loads(values[name])
+        for name in _VIEW_DATES:
+            if values[name] is not None:
+                values[name] = datetime.fromisoformat(values[name])
+    return SimpleNamespace(**values)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Header, Path, Query, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, status
 from fastapi.responses import Response
 
-from casedesk.auth.dependencies import CaseReader, CaseWriter
+from casedesk.auth.dependencies import CaseSearcher, CaseWriter, FastCaseReader
 from casedesk.cases import examples, service
 from casedesk.cases.models import ID_MAX, NAME_MAX, CaseRow
 from casedesk.cases.rendering import case_json, etag, render_case
@@ -21,7 +21,7 @@ from casedesk.cases.schemas import (
     OmniumCaseSearchResult,
     OmniumComment,
 )
-from casedesk.db import ReadSession, WriteSession
+from casedesk.db import SearchSession, WriteSession
 from casedesk.problems import problem_responses
 from casedesk.wire import FilledText, StoredText
 
@@ -58,8 +58,9 @@ def _case_response(row: CaseRow, status_code: int = 200) -> Response:
     response_model=OmniumCase,
     responses=_READ_ERRORS,
 )
-async def get_case(case_id: CaseId, session: ReadSession, actor: CaseReader) -> Response:
-    return _case_response(await service.get_case(session, actor=actor, case_id=case_id))
+async def get_case(case_id: CaseId, request: Request, actor: FastCaseReader) -> Response:
+    reader = request.app.state.fast_reader
+    return _case_response(await service.read_case(reader, actor=actor, case_id=case_id))
 
 
 @router.post(
@@ -150,8 +151,8 @@ async def search_cases(
     request: Annotated[
         OmniumCaseSearchRequest, Body(openapi_examples={"reference": {"value": examples.SEARCH}})
     ],
-    session: ReadSession,
-    actor: CaseReader,
+    session: SearchSession,
+    actor: CaseSearcher,
 ) -> Response:
     rows, total, page, take = await service.search_cases(session, actor=actor, request=request)
     body = {

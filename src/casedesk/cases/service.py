@@ -32,6 +32,7 @@ from casedesk.cases.schemas import (
     _SearchFilters,
 )
 from casedesk.errors import InvalidInput
+from casedesk.fastread import FastReader
 
 SCALAR_FIELDS = (
     "subject",
@@ -256,6 +257,14 @@ async def _save(session: AsyncSession, row: CaseRow, before: _Before, moment: da
     refs = case_refs(row)
     if refs != before.refs:
         await repository.replace_refs(session, row=row, refs=refs)
+
+
+async def read_case(reader: FastReader, *, actor: Actor, case_id: str) -> Any:
+    """get_case on the fast path: the same rules over a plain read of the row."""
+    view = await repository.fetch_view(reader, tenant_id=actor.tenant_id, case_id=case_id)
+    if view is None or view.deleted_date is not None or not actor.can_see_market(view.market_id):
+        raise CaseNotFound(case_id)
+    return view
 
 
 async def get_case(session: AsyncSession, *, actor: Actor, case_id: str) -> CaseRow:
