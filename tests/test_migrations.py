@@ -32,6 +32,13 @@ SQLITE_FTS_TABLES = {
     "cases_fts_config",
 }
 POSTGRES_TRIGRAM_INDEX = "ix_cases_search_document"
+# - PostgreSQL: the DESC NULLS LAST sort indexes of 0004 (SQLite needs none of them).
+POSTGRES_ONLY_INDEXES = {
+    POSTGRES_TRIGRAM_INDEX,
+    "ix_cases_customer_name_desc",
+    "ix_cases_assigned_to_name_desc",
+    "ix_cases_follow_up_date_desc",
+}
 # lower(column) indexes: SQLite cannot reflect expression indexes, so autogenerate skips them
 # there (with a warning) and test_sqlite_has_the_lower_case_sort_indexes checks them instead.
 EXPRESSION_INDEXES = {"ix_cases_subject", "ix_cases_customer_name", "ix_cases_assigned_to_name"}
@@ -42,7 +49,7 @@ def _search_structures(name: str | None, type_: str, parent_names: Mapping[str, 
     if type_ == "table":
         return name not in SQLITE_FTS_TABLES
     if type_ == "index":
-        return name != POSTGRES_TRIGRAM_INDEX
+        return name not in POSTGRES_ONLY_INDEXES
     return True
 
 
