@@ -25,6 +25,9 @@ test: $(STAMP) ## run the whole suite on SQLite and PostgreSQL
 bench: $(STAMP) ## wrk benchmark into docs/performance.md (ARGS="--cases 20000 --reuse")
 	$(BIN)/python -m bench $(ARGS)
 
+battery: $(STAMP) ## the reliability battery, larger than in CI (SCALE=10 by default)
+	CASEDESK_BATTERY_SCALE=$(or $(SCALE),10) $(BIN)/pytest tests/battery -p no:cacheprovider
+
 check: $(STAMP) ## lint, format check and type check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,4 +43,4 @@ lock: ## re-pin requirements.lock from pyproject.toml
 clean: ## remove the environment and local databases
 	rm -rf $(VENV) casedesk.db casedesk.db-wal casedesk.db-shm
 
-.PHONY: help install run test bench check lock clean
+.PHONY: help install run test bench battery check lock clean

@@ -176,3 +176,14 @@ def reader(make_user: UserFactory) -> ApiUser:
 @pytest.fixture
 def owner(make_user: UserFactory) -> ApiUser:
     return make_user("ApiOwner")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the battery's figures (tests/battery/figures.py) when any were recorded."""
+    from tests.battery import figures
+
+    if figures.recorded():
+        terminalreporter.section(f"battery figures (scale {figures.scale()})")
+        for line in figures.lines():
+            terminalreporter.write_line(line)
+        figures.write()
