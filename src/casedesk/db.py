@@ -68,8 +68,14 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def configure_sqlite(sync_engine: Any) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
+def configure_sqlite(
+    sync_engine: Any,
+    *,
+    busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_SECONDS,
+    auto_checkpoints: bool = True,
+) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for write transactions.
+    Without `auto_checkpoints`, commits leave the log to sqlite_checkpoint.py."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -78,7 +84,9 @@ def configure_sqlite(sync_engine: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
+        if not auto_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -110,7 +118,13 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
         engine = create_async_engine(
             async_url(url), json_serializer=_json_dumps, json_deserializer=orjson.loads, **options
         )
-        configure_sqlite(engine.sync_engine)
+        # Inline connections wait for locks in sqlite_inline, off SQLite's busy handler, and
+        # leave checkpoints to a thread (sqlite_checkpoint.py).
+        configure_sqlite(
+            engine.sync_engine,
+            busy_timeout_s=0 if inline else SQLITE_BUSY_TIMEOUT_SECONDS,
+            auto_checkpoints=not inline,
+        )
         return engine
     return create_async_engine(
         async_url(url),

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from casedesk.db import SQLITE_BUSY_TIMEOUT_SECONDS, backend_of
 
 POSTGRES_CONNECTIONS = 8
-SQLITE_READER_CACHE_KIB = 64 * 1024
+SQLITE_READER_CACHE_KIB = 16 * 1024
 
 
 class FastReader(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import swagger_ui_bundle
@@ -12,8 +12,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
 
-from casedesk import problems
+from casedesk import problems, sqlite_checkpoint
 from casedesk.auth import service as auth_service
 from casedesk.auth.routes import router as auth_router
 from casedesk.case_settings.routes import router as settings_router
@@ -21,7 +22,7 @@ from casedesk.cases.batch_routes import router as batch_router
 from casedesk.cases.routes import router as cases_router
 from casedesk.cases.scroll_routes import router as scroll_router
 from casedesk.config import Settings
-from casedesk.db import Database
+from casedesk.db import Database, backend_of
 from casedesk.fastread import fast_reader
 from casedesk.limits import BodySizeLimit
 from casedesk.wire import storable_parameters
@@ -47,7 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.db = db
         app.state.fast_reader = fast_reader(settings.database_url)
         try:
-            yield
+            async with _background_checkpoints(settings.database_url):
+                yield
         finally:
             await app.state.fast_reader.close()
             await db.dispose()
@@ -78,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _add_openapi(app)
     return app
+
+
+def _background_checkpoints(url: str) -> AbstractAsyncContextManager[None]:
+    if backend_of(url) != "sqlite":
+        return nullcontext()
+    return sqlite_checkpoint.checkpoints(make_url(url).database or "")
 
 
 BEARER = {"Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}

@@ -7,7 +7,7 @@ from casedesk.case_settings.models import CaseSettingsRow
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
 
 # Advisory-lock namespace for "the case settings of tenant N" ('case' in ASCII).
-_SETTINGS_LOCK = 0x63617365
+SETTINGS_LOCK = 0x63617365
 
 
 async def hold_rules(session: AsyncSession, tenant_id: int, *, exclusive: bool = False) -> None:
@@ -19,7 +19,7 @@ async def hold_rules(session: AsyncSession, tenant_id: int, *, exclusive: bool =
     if session.get_bind().dialect.name != "postgresql":
         return
     lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
-    await session.execute(select(lock(_SETTINGS_LOCK, tenant_id)))
+    await session.execute(select(lock(SETTINGS_LOCK, tenant_id)))
 
 
 async def get_rules(session: AsyncSession, tenant_id: int) -> CaseRules:

@@ -8,14 +8,13 @@ from datetime import datetime
 from typing import Any, TypeVar, overload
 
 from pydantic.alias_generators import to_pascal
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk import clock
 from casedesk.auth.policy import Actor, require_market
 from casedesk.case_settings import repository as settings_repository
 from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
-from casedesk.cases import lifecycle, repository, search
+from casedesk.cases import direct, lifecycle, repository, search
 from casedesk.cases.errors import CaseIdTaken, CaseNotDeleted, CaseNotFound, CaseVersionMismatch
 from casedesk.cases.models import CaseRow
 from casedesk.cases.rendering import etag
@@ -86,10 +85,11 @@ class _Before:
 
     values: tuple[Any, ...]
     refs: frozenset[tuple[str, str]]
+    columns: dict[str, Any]
 
 
 def remember(row: CaseRow) -> _Before:
-    return _Before(_values(row), case_refs(row))
+    return _Before(_values(row), case_refs(row), direct.snapshot(row))
 
 
 def _values(row: CaseRow) -> tuple[Any, ...]:
@@ -228,15 +228,15 @@ def editable(actor: Actor, row: CaseRow | None, case_id: str, if_match: str | No
     return row
 
 
-async def _visible(session: AsyncSession, actor: Actor, case_id: str, *, lock: bool) -> CaseRow:
-    load = repository.get_for_update if lock else repository.get
-    return _seen(actor, await load(session, tenant_id=actor.tenant_id, case_id=case_id), case_id)
+async def _visible(db: direct.Direct, actor: Actor, case_id: str) -> CaseRow:
+    """The case, locked for this write, if the actor may see it."""
+    return _seen(
+        actor, await direct.get_for_update(db, tenant_id=actor.tenant_id, case_id=case_id), case_id
+    )
 
 
-async def _editable(
-    session: AsyncSession, actor: Actor, case_id: str, if_match: str | None
-) -> CaseRow:
-    row = await repository.get_for_update(session, tenant_id=actor.tenant_id, case_id=case_id)
+async def _editable(db: direct.Direct, actor: Actor, case_id: str, if_match: str | None) -> CaseRow:
+    row = await direct.get_for_update(db, tenant_id=actor.tenant_id, case_id=case_id)
     return editable(actor, row, case_id, if_match)
 
 
@@ -249,14 +249,16 @@ def mark_changed(row: CaseRow, before: _Before, moment: datetime) -> bool:
     return True
 
 
-async def _save(session: AsyncSession, row: CaseRow, before: _Before, moment: datetime) -> None:
+async def _save(db: direct.Direct, row: CaseRow, before: _Before, moment: datetime) -> None:
     """Save a change, if any, and keep the filter index true."""
     if not mark_changed(row, before, moment):
         return
-    await session.flush()
+    await direct.update(db, row, before.columns)
     refs = case_refs(row)
     if refs != before.refs:
-        await repository.replace_refs(session, row=row, refs=refs)
+        await direct.change_refs(
+            db, tenant_id=row.tenant_id, case_pk=row.pk, before=before.refs, after=refs
+        )
 
 
 async def read_case(reader: FastReader, *, actor: Actor, case_id: str) -> Any:
@@ -265,13 +267,6 @@ async def read_case(reader: FastReader, *, actor: Actor, case_id: str) -> Any:
     if view is None or view.deleted_date is not None or not actor.can_see_market(view.market_id):
         raise CaseNotFound(case_id)
     return view
-
-
-async def get_case(session: AsyncSession, *, actor: Actor, case_id: str) -> CaseRow:
-    row = await _visible(session, actor, case_id, lock=False)
-    if row.deleted_date is not None:
-        raise CaseNotFound(case_id)
-    return row
 
 
 @dataclass(frozen=True)
@@ -313,36 +308,38 @@ def build_case(
 
 
 async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCreate) -> CaseRow:
-    rules = await write_rules(session, actor)
+    db = await direct.open_direct(session)
+    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
     plan = plan_new_case(actor, rules, data)
-    if data.id and await repository.id_exists(session, tenant_id=actor.tenant_id, case_id=data.id):
+    if data.id and await direct.id_exists(db, tenant_id=actor.tenant_id, case_id=data.id):
         raise CaseIdTaken(data.id)
     moment = clock.now()
-    number = await repository.next_case_number(session, tenant_id=actor.tenant_id)
+    number = await direct.next_case_number(db, tenant_id=actor.tenant_id)
     row = build_case(actor, rules, plan, number=number, moment=moment)
-    case_id = row.id
     try:
-        async with session.begin_nested():
-            await repository.add(session, row)
-    except IntegrityError:
-        raise CaseIdTaken(case_id) from None
-    await repository.replace_refs(session, row=row, refs=case_refs(row))
+        await direct.insert(db, row)
+    except direct.IdTaken:
+        raise CaseIdTaken(row.id) from None
+    await direct.change_refs(
+        db, tenant_id=row.tenant_id, case_pk=row.pk, before=frozenset(), after=case_refs(row)
+    )
     return row
 
 
 async def replace_case(
     session: AsyncSession, *, actor: Actor, data: OmniumCaseReplace, if_match: str | None
 ) -> CaseRow:
-    rules = await write_rules(session, actor)
+    db = await direct.open_direct(session)
+    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
     status, priority = _resolve_names(rules, status=data.status, priority=data.priority)
-    row = await _editable(session, actor, data.id, if_match)
+    row = await _editable(db, actor, data.id, if_match)
     require_market(actor, data.market_id)
     before = remember(row)
     moment = clock.now()
     _write_fields(row, data, moment)
     _set_priority(row, priority)
     _set_status(row, status, rules, moment)
-    await _save(session, row, before, moment)
+    await _save(db, row, before, moment)
     return row
 
 
@@ -413,13 +410,14 @@ def apply_patch(
 async def patch_case(
     session: AsyncSession, *, actor: Actor, patch: OmniumCasePatch, if_match: str | None
 ) -> CaseRow:
-    rules = await write_rules(session, actor)
+    db = await direct.open_direct(session)
+    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
     plan = plan_patch(rules, patch)
-    row = await _editable(session, actor, patch.id, if_match)
+    row = await _editable(db, actor, patch.id, if_match)
     before = remember(row)
     moment = clock.now()
     apply_patch(row, plan, actor=actor, rules=rules, moment=moment)
-    await _save(session, row, before, moment)
+    await _save(db, row, before, moment)
     return row
 
 
@@ -432,23 +430,25 @@ async def assign_case(
     user_name: str | None,
     if_match: str | None,
 ) -> CaseRow:
-    row = await _editable(session, actor, case_id, if_match)
+    db = await direct.open_direct(session)
+    row = await _editable(db, actor, case_id, if_match)
     before = remember(row)
     row.assigned_to_user_id = user_id
     row.assigned_to_name = user_name
-    await _save(session, row, before, clock.now())
+    await _save(db, row, before, clock.now())
     return row
 
 
 async def change_status(
     session: AsyncSession, *, actor: Actor, case_id: str, status: str, if_match: str | None
 ) -> CaseRow:
-    rules = await write_rules(session, actor)
-    row = await _editable(session, actor, case_id, if_match)
+    db = await direct.open_direct(session)
+    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
+    row = await _editable(db, actor, case_id, if_match)
     before = remember(row)
     moment = clock.now()
     _set_status(row, rules.status(status), rules, moment)
-    await _save(session, row, before, moment)
+    await _save(db, row, before, moment)
     return row
 
 
@@ -460,7 +460,8 @@ async def add_comment(
     comment: OmniumComment,
     if_match: str | None,
 ) -> CaseRow:
-    row = await _editable(session, actor, case_id, if_match)
+    db = await direct.open_direct(session)
+    row = await _editable(db, actor, case_id, if_match)
     before = remember(row)
     moment = clock.now()
     kind = comment.type or CommentType.INTERNAL
@@ -481,32 +482,34 @@ async def add_comment(
     else:
         row.internal_notes = [*row.internal_notes, note]
     _recount_comments(row, added=note)
-    await _save(session, row, before, moment)
+    await _save(db, row, before, moment)
     return row
 
 
 async def delete_case(
     session: AsyncSession, *, actor: Actor, case_id: str, if_match: str | None
 ) -> CaseRow:
-    row = await _editable(session, actor, case_id, if_match)
+    db = await direct.open_direct(session)
+    row = await _editable(db, actor, case_id, if_match)
     before = remember(row)
     moment = clock.now()
     row.deleted_date = moment
-    await _save(session, row, before, moment)
+    await _save(db, row, before, moment)
     return row
 
 
 async def restore_case(
     session: AsyncSession, *, actor: Actor, case_id: str, if_match: str | None
 ) -> CaseRow:
-    row = await _visible(session, actor, case_id, lock=True)
+    db = await direct.open_direct(session)
+    row = await _visible(db, actor, case_id)
     if row.deleted_date is None:
         raise CaseNotDeleted(case_id)
     if if_match is not None and not etag_matches(if_match, row):
         raise CaseVersionMismatch(case_id, etag(row))
     before = remember(row)
     row.deleted_date = None
-    await _save(session, row, before, clock.now())
+    await _save(db, row, before, clock.now())
     return row
 
 
