@@ -31,6 +31,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 # Children first, so deleting never trips a foreign key.
 TABLES = (
+    "idempotency_keys",
     "case_scrolls",
     "case_refs",
     "cases",

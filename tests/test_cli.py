@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from casedesk.cli import app
+from casedesk.observability import logging_config
 from tests.conftest import ApiUser
 
 CASEDESK = Path(sys.executable).parent / "casedesk"
@@ -229,11 +231,14 @@ class Served:
 
 
 @contextmanager
-def serving(database_url: str, log: Path) -> Iterator[Served]:
+def serving(
+    database_url: str, log: Path, *, settings: dict[str, str] | None = None
+) -> Iterator[Served]:
     """`casedesk serve` on 127.0.0.1 until the block ends; always stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEDESK_")}
     env["CASEDESK_DATABASE_URL"] = database_url
+    env.update(settings or {})
     with log.open("w") as sink:
         process = subprocess.Popen(
             [str(CASEDESK), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -308,3 +313,70 @@ def test_seed_loads_cases_and_ends_with_a_summary(cli: Invoke) -> None:
     assert result.exit_code == 0, result.output
     assert "Seeded 40 cases into tenant 'default'" in result.output
     assert "cases/s" in result.output
+
+
+def test_serve_logs_json_lines_without_secrets_and_cuts_off_a_trickled_body(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'logged.db'}"
+    runner = CliRunner()
+    env = {"CASEDESK_DATABASE_URL": url}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    created = runner.invoke(
+        app, ["users", "create", "Shop", "--role", "CaseAdmin", "--json"], env=env
+    )
+    user = json.loads(created.output.strip().splitlines()[-1])
+    log = tmp_path / "serve.log"
+
+    with serving(url, log, settings={"CASEDESK_REQUEST_TIMEOUT_SECONDS": "1"}) as served:
+        credentials = {"clientId": user["ClientId"], "clientSecret": user["ClientSecret"]}
+        token = httpx.post(f"{served.base}/api/token", params=credentials).text
+        missing = httpx.get(
+            f"{served.base}/api/cases/abc123",
+            headers={"Authorization": f"Bearer {token}", "X-Request-Id": "req-serve"},
+        )
+        assert missing.status_code == 404
+        with socket.create_connection(("127.0.0.1", int(served.base.rsplit(":", 1)[1]))) as raw:
+            raw.sendall(
+                b"POST /api/cases HTTP/1.1\r\nHost: casedesk\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            )
+            raw.settimeout(30)
+            answer = raw.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 503"), answer
+
+    output = log.read_text()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    requests = [
+        line
+        for line in lines
+        if line["logger"] == "casedesk.access" and line["path"] != "/health"  # waiting for it
+    ]
+    assert [(r["path"], r["status"]) for r in requests] == [
+        ("/api/token", 200),
+        ("/api/cases/{id}", 404),
+        ("/api/cases", 503),
+    ]
+    assert requests[1]["requestId"] == "req-serve"
+    assert requests[1]["clientId"] == user["ClientId"]
+    assert not [line for line in lines if line["logger"].startswith("uvicorn.access")]
+    for secret in (user["ClientSecret"], token, "clientSecret"):
+        assert secret not in output
+
+
+def test_serve_hands_uvicorn_its_limits_and_json_logging(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **options: handed.update(options))
+    monkeypatch.setenv("CASEDESK_MAX_CONNECTIONS", "50")
+    monkeypatch.setenv("CASEDESK_LOG_LEVEL", "warning")
+
+    result = cli("serve")
+
+    assert result.exit_code == 0, result.output
+    assert handed["limit_concurrency"] == 50
+    assert handed["access_log"] is False
+    assert handed["timeout_keep_alive"] == 5
+    assert handed["log_level"] == "warning"
+    assert handed["log_config"] == logging_config("WARNING")

@@ -109,3 +109,55 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_2() -> None:
     assert result.exit_code == 2
     assert "CASEDESK_TOKEN_LIFETIME_SECONDS must be a whole number, got 'ten days'" in result.output
     assert "Traceback" not in result.output
+
+
+# Logging, the time limit, connections, CORS, HSTS.
+
+
+def test_protections_default_to_info_logs_30_seconds_and_no_cors_or_hsts() -> None:
+    settings = Settings.from_env({})
+    assert settings.log_level == "INFO"
+    assert settings.request_timeout_seconds == 30
+    assert settings.max_connections == 1000
+    assert settings.cors_origins == ()
+    assert settings.hsts is None
+
+
+def test_protection_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "CASEDESK_LOG_LEVEL": " debug ",
+            "CASEDESK_REQUEST_TIMEOUT_SECONDS": "5",
+            "CASEDESK_MAX_CONNECTIONS": "200",
+            "CASEDESK_CORS_ORIGINS": "https://shop.example.com, http://localhost:3000,",
+            "CASEDESK_HSTS": "max-age=31536000; includeSubDomains",
+        }
+    )
+    assert settings.log_level == "DEBUG"
+    assert settings.request_timeout_seconds == 5
+    assert settings.max_connections == 200
+    assert settings.cors_origins == ("https://shop.example.com", "http://localhost:3000")
+    assert settings.hsts == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("CASEDESK_LOG_LEVEL", "verbose"),
+        ("CASEDESK_LOG_LEVEL", "10"),
+        ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "0"),
+        ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "0.5"),
+        ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "3601"),
+        ("CASEDESK_MAX_CONNECTIONS", "-1"),
+        ("CASEDESK_CORS_ORIGINS", "*"),
+        ("CASEDESK_CORS_ORIGINS", "https://shop.example.com/"),
+        ("CASEDESK_CORS_ORIGINS", "https://shop.example.com/app"),
+        ("CASEDESK_CORS_ORIGINS", "shop.example.com"),
+        ("CASEDESK_CORS_ORIGINS", "https://*.example.com"),
+        ("CASEDESK_HSTS", "1 year"),
+        ("CASEDESK_HSTS", "max-age=31536000\r\nX-Injected: 1"),
+    ],
+)
+def test_a_bad_protection_setting_is_refused_naming_it(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: raw})

@@ -8,7 +8,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from casedesk.problems import field_name, validation_errors
+from casedesk.problems import field_name, trace_id, validation_errors
 from tests.conftest import ApiUser
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "traceId"}
@@ -158,6 +158,19 @@ def test_a_wrong_method_is_a_405_problem_naming_every_allowed_method(admin: ApiU
 def test_the_trace_id_echoes_the_callers_request_id(client: TestClient) -> None:
     response = client.get("/api/nothing-here", headers={"X-Request-Id": "req-42"})
     assert assert_problem(response, 404)["traceId"] == "req-42"
+
+
+@pytest.mark.parametrize("request_id", ["", "   ", "\t", "r" * 201, "\xff\xfe", "a\x7fb"])
+def test_a_request_id_that_is_blank_long_or_not_printable_gets_a_new_trace_id(
+    request_id: str,
+) -> None:
+    trace = trace_id(request_id)
+    assert trace != request_id.strip()
+    assert len(trace) == 32
+
+
+def test_a_request_id_is_echoed_without_surrounding_spaces() -> None:
+    assert trace_id("  req-42 ") == "req-42"
 
 
 def test_a_missing_token_is_a_401_problem_with_a_bearer_challenge(client: TestClient) -> None:

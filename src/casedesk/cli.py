@@ -18,14 +18,17 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk import migrate
+from casedesk import migrate, sqlite_checkpoint
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
 from casedesk.config import ConfigError, Settings
-from casedesk.db import Database
+from casedesk.db import Database, backend_of
 from casedesk.errors import DomainError
+from casedesk.observability import logging_config
+from casedesk.ratelimit.table import shared_by_workers
 from casedesk.tenants import repository as tenants_repository
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
@@ -41,6 +44,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(tenants_app, name="tenants")
 
 T = TypeVar("T")
+# Idle keep-alive connections are closed after this long; the pending-connection queue is
+# the kernel's (uvicorn's default): docs/operations.md, "Timeouts and limits".
+KEEP_ALIVE_SECONDS = 5
+BACKLOG = 2048
 
 
 def _settings() -> Settings:
@@ -78,6 +85,8 @@ def serve(
     """Apply pending migrations, then serve the API."""
     settings = _settings()
     migrate.upgrade(settings.database_url)
+    if backend_of(settings.database_url) == "sqlite":
+        sqlite_checkpoint.truncate(make_url(settings.database_url).database or "")
     owner = _in_transaction(settings, auth_service.bootstrap_owner)
     if owner is not None:
         typer.secho(
@@ -90,14 +99,25 @@ def serve(
             f"?clientId={owner.client_id}&clientSecret={owner.client_secret}'"
         )
     typer.echo(f"Serving on http://{host}:{port} (Swagger UI at /swagger)")
-    uvicorn.run(
-        "casedesk.main:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    # Several workers share one rate limit table, created here and handed down in the env.
+    with shared_by_workers(settings.rate_limits, workers=workers):
+        uvicorn.run(
+            "casedesk.main:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            # JSON lines on stderr; casedesk logs each request itself (observability.py),
+            # without the query strings uvicorn's access log would print.
+            log_config=logging_config(settings.log_level),
+            access_log=False,
+            # Beyond this many connections (or requests in flight) per worker, a new request
+            # gets an immediate 503 instead of queueing.
+            limit_concurrency=settings.max_connections,
+            backlog=BACKLOG,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
 
 
 @db_app.command("upgrade")
@@ -105,6 +125,29 @@ def db_upgrade() -> None:
     """Apply every pending migration."""
     migrate.upgrade(_settings().database_url)
     typer.echo("Database is at the latest schema.")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Check the database, its search index and the cases' bookkeeping; exit 1 on a problem."""
+    from casedesk import integrity
+
+    try:
+        report = integrity.check(_settings().database_url)
+    except DomainError as error:
+        typer.secho(f"error: {error.detail}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for check, problems in report.results:
+        if not problems:
+            typer.echo(f"ok    {check}")
+        for problem in problems:
+            typer.secho(f"FAIL  {check}: {problem}", fg="red")
+    for note in report.notes:
+        typer.secho(f"note  {note}", fg="yellow")
+    if not report.ok:
+        typer.secho(f"The database has {len(report.problems)} problem(s).", fg="red", bold=True)
+        raise typer.Exit(1)
+    typer.echo(f"The database is consistent ({len(report.results)} checks passed).")
 
 
 @users_app.command("create")

@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from casedesk import sqlite_inline
+from casedesk import sqlite_checkpoint, sqlite_inline
 from casedesk.config import database_backend
+from casedesk.limits import COMMITTING
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -87,6 +88,9 @@ def configure_sqlite(
         cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         if not auto_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute(
+                f"PRAGMA journal_size_limit={sqlite_checkpoint.JOURNAL_SIZE_LIMIT_BYTES}"
+            )
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -116,7 +120,11 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
                 "max_overflow": 20,
             }
         engine = create_async_engine(
-            async_url(url), json_serializer=_json_dumps, json_deserializer=orjson.loads, **options
+            async_url(url),
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            hide_parameters=True,
+            **options,
         )
         # Inline connections wait for locks in sqlite_inline, off SQLite's busy handler, and
         # leave checkpoints to a thread (sqlite_checkpoint.py).
@@ -130,6 +138,7 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
         async_url(url),
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
@@ -167,6 +176,12 @@ class Database:
     def backend(self) -> str:
         return self.engine.dialect.name
 
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction of its own, outside a request's, queued like a request's."""
+        async with _turn(self.write_turn), self.writers() as session, session.begin():
+            yield session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.search_engine is not self.engine:
@@ -193,6 +208,9 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
     db = database(request)
     async with _turn(db.write_turn), db.writers() as session, session.begin():
         yield session
+        # The commit follows: a cancellation from here on could land after it, so the time
+        # limit lets the request finish instead.
+        request.scope[COMMITTING] = True
 
 
 @asynccontextmanager

@@ -1,11 +1,22 @@
-"""A plain ASGI guard: bodies over the limit are refused with 413 before they are read whole."""
+"""Plain ASGI guards: bodies over the limit are refused with 413 before they are read whole;
+a request that runs past its time limit is cancelled and answered 503, unless it has begun to
+commit."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casedesk.problems import PROBLEM_JSON, problem_body, trace_id
+from casedesk.problems import request_trace, send_problem
+
+# Set in a request's scope just before its transaction commits: from then on the time limit
+# lets it finish, since a cancellation could no longer undo what it wrote.
+COMMITTING = "casedesk.committing"
+
+_CLOSE = ((b"connection", b"close"),)
 
 
 def _detail(limit: int) -> str:
@@ -29,19 +40,23 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id: str | None = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
+                has_body = True
                 try:
                     too_large = int(value) > self.max_bytes
                 except ValueError:
                     too_large = False
                 if too_large:
-                    await self._refuse(send, trace_id(request_id))
+                    await self._refuse(scope, send)
                     return
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:
+            # Neither header: HTTP/1.1 says there is no body (a GET, most often).
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -65,19 +80,102 @@ class BodySizeLimit:
         except BodyTooLarge:
             # Read outside a route (by a middleware); inside one the problem handler answers.
             if not started:
-                await self._refuse(send, trace_id(request_id))
+                await self._refuse(scope, send)
 
-    async def _refuse(self, send: Send, trace: str) -> None:
-        body = problem_body(413, _detail(self.max_bytes), trace=trace)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await send_problem(
+            send, 413, _detail(self.max_bytes), trace=request_trace(scope), headers=_CLOSE
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+def _timeout_detail(seconds: float) -> str:
+    return (
+        f"The request did not complete within {seconds:g} seconds; its work was rolled back "
+        "unless it was already being committed. Retry with an Idempotency-Key to be safe."
+    )
+
+
+class _Watch:
+    """The requests in flight on one event loop, swept a few times per limit: a deadline costs
+    a request a dict entry instead of a timer of its own (asyncio.timeout costs ~4 us)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
+        self.loop = loop
+        self.tick = tick
+        self.deadlines: dict[asyncio.Task[Any], tuple[float, Scope]] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.armed = False
+
+    def add(self, task: asyncio.Task[Any], deadline: float, scope: Scope) -> None:
+        self.deadlines[task] = (deadline, scope)
+        if not self.armed:
+            self.armed = True
+            self.loop.call_later(self.tick, self.sweep)
+
+    def sweep(self) -> None:
+        now = self.loop.time()
+        for task, (deadline, scope) in self.deadlines.items():
+            if deadline <= now and task not in self.expired and not scope.get(COMMITTING):
+                self.expired.add(task)
+                task.cancel()
+        self.armed = bool(self.deadlines)
+        if self.armed:
+            self.loop.call_later(self.tick, self.sweep)
+
+
+class TimeLimit:
+    """Cancels a request that runs longer than `seconds` (give or take a quarter of it, at
+    most a second), reading its body included, so a slow client or a stuck query cannot hold
+    a worker. The cancellation unwinds the request's transaction (rolled back), and the client
+    gets a 503 problem if nothing was sent yet. A request whose transaction has begun to
+    commit (scope[COMMITTING]) is never cancelled: it finishes and answers as usual."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.tick = min(seconds / 4, 1.0)
+        self.watch: _Watch | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        if scope["type"] != "http" or task is None:
+            await self.app(scope, receive, send)
+            return
+        watch = self.watch
+        loop = asyncio.get_running_loop()
+        if watch is None or watch.loop is not loop:
+            # One loop per worker process; a new one (a new test client) gets a new watch.
+            watch = self.watch = _Watch(loop, self.tick)
+        watch.add(task, loop.time() + self.seconds, scope)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            if task not in watch.expired:
+                raise
+            watch.expired.discard(task)
+            # Ours, unless somebody else cancelled it too (a shutdown, say).
+            if task.uncancel() > 0:
+                raise
+            if started:
+                raise TimeoutError(f"request cut off after {self.seconds:g} s") from None
+            await send_problem(
+                send,
+                503,
+                _timeout_detail(self.seconds),
+                trace=request_trace(scope),
+                headers=_CLOSE,
+            )
+        finally:
+            del watch.deadlines[task]
+            if task in watch.expired:
+                # Cancelled, but the app swallowed the cancellation and returned.
+                watch.expired.discard(task)
+                task.uncancel()

@@ -24,7 +24,11 @@ from casedesk.cases.scroll_routes import router as scroll_router
 from casedesk.config import Settings
 from casedesk.db import Database, backend_of
 from casedesk.fastread import fast_reader
-from casedesk.limits import BodySizeLimit
+from casedesk.idempotency.middleware import install as install_idempotency
+from casedesk.limits import BodySizeLimit, TimeLimit
+from casedesk.observability import RequestLog
+from casedesk.ratelimit.middleware import install as install_rate_limits
+from casedesk.security import SecurityHeaders, add_cors, swagger_csp
 from casedesk.wire import storable_parameters
 
 DESCRIPTION = """
@@ -71,14 +75,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(batch_router)
     app.include_router(cases_router)
     app.include_router(scroll_router)
-    _add_docs(app)
+    swagger_page = _add_docs(app)
 
     @app.get("/health", tags=["Operations"], summary="Liveness: no auth, no database")
     async def health() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    install_idempotency(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _add_openapi(app)
+    install_rate_limits(app, settings)
+    # Added last, so outermost: they see every answer, those of the guards above included.
+    app.add_middleware(TimeLimit, seconds=settings.request_timeout_seconds)
+    add_cors(app, settings.cors_origins)
+    app.add_middleware(RequestLog)
+    app.add_middleware(
+        SecurityHeaders,
+        swagger_path=SWAGGER_PATH,
+        swagger_csp=swagger_csp(swagger_page),
+        hsts=settings.hsts,
+    )
     return app
 
 
@@ -109,6 +125,7 @@ def _add_openapi(app: FastAPI) -> None:
                     _document_problems(operation)
                     if path.startswith("/api/") and path not in PUBLIC_PATHS:
                         operation["security"] = [{name: []} for name in BEARER]
+            _add_case_links(document["paths"])
             components = document.setdefault("components", {})
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.get("schemas", {}).pop(unused, None)
@@ -119,10 +136,61 @@ def _add_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+# Every answer that is one whole case, and the status it answers with.
+_CASE_ANSWERS = (
+    ("post", "/api/cases", "201"),
+    ("get", "/api/cases/{id}", "200"),
+    ("put", "/api/cases", "200"),
+    ("patch", "/api/cases", "200"),
+    ("post", "/api/cases/{id}/assignto", "200"),
+    ("post", "/api/cases/{id}/changestatus", "200"),
+    ("post", "/api/cases/{id}/comments", "201"),
+    ("post", "/api/cases/{id}/restore", "200"),
+    ("delete", "/api/cases/{id}", "200"),
+)
+_CASE_ID = "$response.body#/Id"
+_CURRENT_TAG = {"header.If-Match": "$response.header.ETag"}
+# What a client can do next with a case it was just given: (name, method, path, by path id).
+_NEXT_STEPS = (
+    ("GetCase", "get", "/api/cases/{id}", True),
+    ("ReplaceCase", "put", "/api/cases", False),
+    ("PatchCase", "patch", "/api/cases", False),
+    ("AssignCase", "post", "/api/cases/{id}/assignto", True),
+    ("ChangeStatus", "post", "/api/cases/{id}/changestatus", True),
+    ("AddComment", "post", "/api/cases/{id}/comments", True),
+    ("DeleteCase", "delete", "/api/cases/{id}", True),
+    ("RestoreCase", "post", "/api/cases/{id}/restore", True),
+)
+
+
+def _add_case_links(paths: dict[str, Any]) -> None:
+    """OpenAPI links from every answer carrying a case to what can follow it (its Id, and its
+    ETag as If-Match), so generated clients and stateful testers can chain the calls. A
+    soft-deleted case can only be read (404) or restored."""
+    for method, path, status in _CASE_ANSWERS:
+        links: dict[str, Any] = {}
+        for name, target_method, target_path, by_path in _NEXT_STEPS:
+            deleted_only = name == "RestoreCase"
+            if name != "GetCase" and deleted_only != (method == "delete"):
+                continue
+            link: dict[str, Any] = {"operationId": paths[target_path][target_method]["operationId"]}
+            if by_path:
+                link["parameters"] = {"path.id": _CASE_ID}
+            else:
+                link["requestBody"] = {"Id": _CASE_ID}
+            if target_method != "get":
+                link["parameters"] = {**link.get("parameters", {}), **_CURRENT_TAG}
+            links[name] = link
+        paths[path][method]["responses"][status]["links"] = links
+
+
 def _document_problems(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation["responses"]
     statuses = [413, 415] if "requestBody" in operation else []
-    if responses.pop("422", None) is not None:
+    # FastAPI's own 422 stands for validation, which is a 400 here; a 422 a route declares
+    # (Idempotency-Key reused) stays.
+    if "HTTPValidationError" in str(responses.get("422")):
+        del responses["422"]
         statuses.append(400)
     for status, entry in problems.problem_responses(*statuses).items():
         entry.pop("model")
@@ -133,23 +201,30 @@ def _document_problems(operation: dict[str, Any]) -> None:
             content.pop("application/json", None)
 
 
-def _add_docs(app: FastAPI) -> None:
-    """Swagger UI at /swagger, served from the installed bundle so it works offline."""
+SWAGGER_PATH = "/swagger"
+
+
+def _add_docs(app: FastAPI) -> str:
+    """Swagger UI at /swagger, served from the installed bundle so it works offline; returns
+    the page, rendered once (its Content-Security-Policy allows its inline script by hash)."""
     app.mount(
         "/swagger/assets",
         StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
         name="swagger-assets",
     )
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "",
+        title=app.title,
+        swagger_js_url="/swagger/assets/swagger-ui-bundle.js",
+        swagger_css_url="/swagger/assets/swagger-ui.css",
+        swagger_favicon_url="/swagger/assets/favicon-32x32.png",
+    ).body
 
-    @app.get("/swagger", include_in_schema=False)
+    @app.get(SWAGGER_PATH, include_in_schema=False)
     async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "",
-            title=app.title,
-            swagger_js_url="/swagger/assets/swagger-ui-bundle.js",
-            swagger_css_url="/swagger/assets/swagger-ui.css",
-            swagger_favicon_url="/swagger/assets/favicon-32x32.png",
-        )
+        return HTMLResponse(page)
+
+    return bytes(page).decode()
 
 
 def app_from_env() -> FastAPI:

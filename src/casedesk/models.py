@@ -7,4 +7,5 @@ def load_all() -> None:
     import casedesk.auth.models
     import casedesk.case_settings.models
     import casedesk.cases.models
+    import casedesk.idempotency.models
     import casedesk.tenants.models  # noqa: F401

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -14,12 +14,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
+from starlette.types import Scope, Send
 
 from casedesk import errors
 
-log = logging.getLogger("casedesk")
-
 PROBLEM_JSON = "application/problem+json"
+_PROBLEM_JSON_BYTES = PROBLEM_JSON.encode()
 
 _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.InvalidInput, 400),
@@ -40,7 +40,9 @@ _TITLES = {
     412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "An unexpected error occurred.",
+    503: "Service Unavailable",
 }
 
 
@@ -69,9 +71,32 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A request id worth echoing: printable ASCII, short enough for a log line.
+_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,200}")
+
+
 def trace_id(request_id: str | None) -> str:
-    """The caller's X-Request-Id when it sent one, so its logs and ours line up."""
-    return request_id or uuid.uuid4().hex
+    """The caller's X-Request-Id when it sent a usable one, so its logs and ours line up; a
+    new id instead of one that is blank, too long or not printable ASCII."""
+    usable = (request_id or "").strip()
+    return usable if _REQUEST_ID.fullmatch(usable) else uuid.uuid4().hex
+
+
+# Where RequestLog (observability.py) leaves the request's final id: well formed, so usable
+# as is. Defined here, not there, because observability.py sends its 500 through this module.
+REQUEST_ID = "casedesk.request_id"
+
+
+def request_trace(scope: Scope) -> str:
+    """The trace id of a request: the id RequestLog gave it, else its X-Request-Id header."""
+    request_id: str | None = scope.get(REQUEST_ID)
+    if request_id is not None:
+        return request_id
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            request_id = value.decode("latin-1")
+            break
+    return trace_id(request_id)
 
 
 def problem_body(
@@ -94,6 +119,32 @@ def problem_body(
     return orjson.dumps(body)
 
 
+async def send_problem(
+    send: Send,
+    status: int,
+    detail: str | None,
+    *,
+    trace: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    title: str | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+) -> None:
+    """A problem answer sent from plain ASGI code, outside FastAPI's exception handlers."""
+    body = problem_body(status, detail, trace=trace, title=title, field_errors=field_errors)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", _PROBLEM_JSON_BYTES),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def problem(
     request: Request,
     status: int,
@@ -106,7 +157,7 @@ def problem(
     body = problem_body(
         status,
         detail,
-        trace=trace_id(request.headers.get("x-request-id")),
+        trace=request_trace(request.scope),
         title=title,
         field_errors=field_errors,
     )
@@ -219,13 +270,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(request, 500, "The server could not complete the request.")
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)

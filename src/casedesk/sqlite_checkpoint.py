@@ -5,6 +5,11 @@ inside the commit that crosses the mark: with statements running in the event lo
 (sqlite_inline.py) that copy, and its fsync, would stall every request of the process. The
 server's connections turn automatic checkpoints off and each worker runs this instead: a
 PASSIVE checkpoint a few times a second, which never waits for readers or writers.
+
+Under a steady stream of writes a PASSIVE checkpoint is never complete when the next write
+begins, so the log never starts over and keeps growing (2.5 GB after one benchmark run at 1M
+cases). Past RESTART_ABOVE_BYTES the checkpoint is a RESTART: it waits briefly for the
+readers of old frames, so that the next writer starts the log again from the beginning.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -19,17 +25,39 @@ from collections.abc import AsyncIterator
 log = logging.getLogger("casedesk")
 
 INTERVAL_S = 0.25
-# After a checkpoint resets the log, SQLite truncates the file to this size.
+# When a writer starts the log over, SQLite trims the file to this size (a pragma of the
+# writing connections: db.configure_sqlite sets it on the server's).
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+RESTART_ABOVE_BYTES = 64 * 1024 * 1024
+# How long a RESTART checkpoint may wait for readers and writers before it gives up a turn:
+# while it waits it holds the write lock, so writers wait too.
+RESTART_WAIT_S = 0.02
+
+
+def _wal_bytes(database: str) -> int:
+    try:
+        return os.path.getsize(f"{database}-wal")
+    except OSError:
+        return 0
+
+
+def truncate(database: str) -> None:
+    """Copy the whole log into the database and empty it: for a server about to start, so
+    that its workers never open a log left large by a seed or an earlier run."""
+    connection = sqlite3.connect(database, timeout=RESTART_WAIT_S)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        connection.close()
 
 
 def _run(database: str, interval_s: float, stop: threading.Event) -> None:
-    connection = sqlite3.connect(database, timeout=0)
+    connection = sqlite3.connect(database, timeout=RESTART_WAIT_S)
     try:
-        connection.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         while not stop.wait(interval_s):
+            mode = "RESTART" if _wal_bytes(database) > RESTART_ABOVE_BYTES else "PASSIVE"
             try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
             except sqlite3.OperationalError as error:
                 # Another worker's checkpoint is running: the next turn catches up.
                 log.debug("WAL checkpoint skipped: %s", error)

@@ -102,6 +102,22 @@ def test_of_two_comments_in_the_same_millisecond_the_later_is_the_last(
     assert case["LastCommenterName"] == "Ola"
 
 
+def test_a_put_sending_back_notes_of_the_same_millisecond_keeps_the_last_commenter(
+    admin: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by tests/battery/test_state_machine.py: the PUT recounted the tie in list order,
+    # so the answer changed while its ETag did not.
+    admin.create_case(Id="abc123")
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 16, 8, 0))
+    comment(admin, "abc123", Detail="Refund sent.", Type="Public", Creator="Kari")
+    commented = admin.post(
+        "/api/cases/abc123/comments", json={"Detail": "Courier confirmed.", "Creator": "Ola"}
+    )
+    response = admin.put("/api/cases", json=commented.json())
+    assert response.headers["ETag"] == commented.headers["ETag"]
+    assert response.json() == commented.json()
+
+
 def test_a_comment_changes_the_etag(admin: ApiUser) -> None:
     created = admin.post("/api/cases", json={"Id": "abc123", "Subject": "Order arrived damaged"})
     response = admin.post("/api/cases/abc123/comments", json={"Detail": "Refund sent."})

@@ -112,3 +112,30 @@ def test_an_update_writes_only_the_columns_that_changed(database_url: str) -> No
     stored = run_in_transaction(database_url, read)
     assert stored is not None
     assert (stored.subject, stored.customer_name) == ("New subject", "Other")
+
+
+def test_only_a_taken_id_is_reported_as_one(database_url: str) -> None:
+    """An insert that breaks another constraint (here the case number) is not a 409 'Id
+    taken': it surfaces as the error it is."""
+    loader.seed(database_url, cases=1, seed=6)
+
+    async def insert_copy(session: AsyncSession, **changes: str) -> str:
+        case = (await session.execute(select(CaseRow))).scalars().one()
+        db = await direct.open_direct(session)
+        copy = CaseRow(**{**direct.snapshot(case), "pk": None, **changes})
+        try:
+            await direct.insert(db, copy)
+        except direct.IdTaken:
+            return "id taken"
+        except Exception as error:
+            return type(error).__name__
+        return "inserted"
+
+    taken = run_in_transaction(database_url, lambda s: insert_copy(s, case_number="CS-888888"))
+    assert taken == "id taken"
+    other_error = run_in_transaction(database_url, lambda s: insert_copy(s, id="fresh-id"))
+    assert other_error in ("IntegrityError", "UniqueViolation")
+    fresh = run_in_transaction(
+        database_url, lambda s: insert_copy(s, id="fresh-id", case_number="CS-999999")
+    )
+    assert fresh == "inserted"

@@ -512,8 +512,8 @@ def document() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("method", "path", "errors"),
     [
-        ("post", "/api/cases/scroll", {"400", "401", "403", "413", "415"}),
-        ("get", "/api/cases/scroll/{scrollId}", {"400", "401", "403", "404"}),
+        ("post", "/api/cases/scroll", {"400", "401", "403", "413", "415", "429"}),
+        ("get", "/api/cases/scroll/{scrollId}", {"400", "401", "403", "404", "429"}),
     ],
 )
 def test_the_document_describes_each_scroll_call(

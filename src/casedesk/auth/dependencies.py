@@ -1,4 +1,6 @@
-"""The acting user of a request, resolved inside the request's own session."""
+"""The acting user of a request: a read or search resolves it in the request's own session;
+a GET by id and every write read it with the fast reader (fastread.py), a write before its
+transaction begins."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from casedesk.auth import service
 from casedesk.auth.policy import Actor, Role, require
 from casedesk.db import ReadSession, SearchSession
 from casedesk.errors import NotAuthenticated
+from casedesk.observability import note_actor
 
 
 def bearer_token(request: Request) -> str:
@@ -28,6 +31,7 @@ async def _actor(request: Request, session: AsyncSession, role: Role) -> Actor:
     actor = await service.authenticate(
         session, token=bearer_token(request), key=request.app.state.signing_key
     )
+    note_actor(request.scope, client_id=actor.client_id, tenant_id=actor.tenant_id)
     require(actor, role)
     return actor
 
@@ -55,6 +59,7 @@ def fast_reader(role: Role) -> Callable[..., Awaitable[Actor]]:
             token=bearer_token(request),
             key=request.app.state.signing_key,
         )
+        note_actor(request.scope, client_id=actor.client_id, tenant_id=actor.tenant_id)
         require(actor, role)
         return actor
 

@@ -32,7 +32,7 @@ async def get_settings(session: ReadSession, actor: CaseReader) -> CaseSettings:
     responses=problem_responses(400, 401, 403, 409),
 )
 async def put_settings(
-    settings: CaseSettings, session: WriteSession, actor: OwnerWriter
+    settings: CaseSettings, actor: OwnerWriter, session: WriteSession
 ) -> CaseSettings:
     saved = await service.update_settings(session, actor=actor, proposed=settings.to_rules())
     return CaseSettings.from_rules(saved)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -18,11 +18,13 @@ from casedesk.cases.batch_schemas import OmniumBatchResult
 from casedesk.cases.schemas import OmniumCaseCreate, OmniumCasePatch
 from casedesk.db import WriteSession
 from casedesk.errors import InvalidInput
+from casedesk.idempotency.answers import IDEMPOTENCY_ERRORS, IDEMPOTENT, keep
 from casedesk.wire import WireModel
 
 router = APIRouter(prefix="/api/cases", tags=["Cases"])
 
 JSON = "application/json"
+_BATCH_ERRORS = {**problems.problem_responses(400, 401, 403, 409), **IDEMPOTENCY_ERRORS}
 Item = TypeVar("Item", bound=WireModel)
 
 
@@ -41,11 +43,21 @@ def _items(example: dict[str, Any]) -> Any:
 
 
 def _raw_id(item: Any) -> str | None:
+    """The Id an invalid item was sent with, echoed in its error if JSON can carry it back."""
     if isinstance(item, dict):
         for key, value in item.items():
             if isinstance(key, str) and key.lower() == "id" and isinstance(value, str):
-                return value
+                return value if _encodable(value) else None
     return None
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate, which no UTF-8 answer can hold."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _validate_each(model: type[Item], items: list[Any]) -> list[Item | Invalid]:
@@ -113,16 +125,18 @@ _COUNTS = (
         "A client-chosen `Id` that is taken, or used by an earlier item, fails with 409. " + _COUNTS
     ),
     response_model=OmniumBatchResult,
-    responses=problems.problem_responses(400, 401, 403),
-    openapi_extra=_array_of(OmniumCaseCreate),
+    responses=_BATCH_ERRORS,
+    openapi_extra={**_array_of(OmniumCaseCreate), **IDEMPOTENT},
 )
 async def add_many(
     items: Annotated[list[Any], _items([examples.CREATE, {"Id": "abc124", "Subject": "Refund"}])],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
 ) -> Response:
     checked = _validate_each(OmniumCaseCreate, items)
-    return _render(await batch.add_many(session, actor=actor, items=checked))
+    result = await batch.add_many(session, actor=actor, items=checked)
+    return await keep(request, session, _render(result))
 
 
 @router.patch(
@@ -135,13 +149,15 @@ async def add_many(
         "(and is listed in `Errors` with status 404). " + _COUNTS
     ),
     response_model=OmniumBatchResult,
-    responses=problems.problem_responses(400, 401, 403),
-    openapi_extra=_array_of(OmniumCasePatch),
+    responses=_BATCH_ERRORS,
+    openapi_extra={**_array_of(OmniumCasePatch), **IDEMPOTENT},
 )
 async def patch_many(
     items: Annotated[list[Any], _items([examples.PATCH, {"Id": "abc124", "Status": "Closed"}])],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
 ) -> Response:
     checked = _validate_each(OmniumCasePatch, items)
-    return _render(await batch.patch_many(session, actor=actor, items=checked))
+    result = await batch.patch_many(session, actor=actor, items=checked)
+    return await keep(request, session, _render(result))

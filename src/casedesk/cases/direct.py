@@ -36,6 +36,7 @@ COLUMNS = tuple(column.name for column in CaseRow.__table__.columns)
 _DATES = frozenset(c.name for c in CaseRow.__table__.columns if isinstance(c.type, DateTime))
 _JSON = frozenset(c.name for c in CaseRow.__table__.columns if isinstance(c.type, JSON))
 _INSERTED = tuple(name for name in COLUMNS if name != "pk")
+ID_CONSTRAINT = "uq_cases_tenant_id"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM cases WHERE tenant_id = %s AND id = %s"
 
 
@@ -72,7 +73,8 @@ class Direct:
         if not rows:
             return
         if self._sqlite:
-            await self._driver.cursor().executemany(self._sql(sql), rows)
+            async with self._driver.cursor() as cursor:
+                await cursor.executemany(self._sql(sql), rows)
         else:
             async with self._driver.cursor() as cursor:
                 await cursor.executemany(sql, rows)
@@ -154,7 +156,8 @@ async def update(direct: Direct, row: CaseRow, before: dict[str, Any]) -> None:
         return
     assignments = ", ".join(f"{name} = %s" for name in changed)
     params = [direct.encode(name, getattr(row, name)) for name in changed]
-    await direct.run(f"UPDATE cases SET {assignments} WHERE pk = %s", (*params, row.pk))
+    sql = f"UPDATE cases SET {assignments} WHERE tenant_id = %s AND pk = %s"
+    await direct.run(sql, (*params, row.tenant_id, row.pk))
 
 
 async def id_exists(direct: Direct, *, tenant_id: int, case_id: str) -> bool:
@@ -183,8 +186,17 @@ async def insert(direct: Direct, row: CaseRow) -> None:
     try:
         rows = await direct.rows(sql, params)
     except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
-        raise IdTaken(row.id) from error
+        if _id_clash(error):
+            raise IdTaken(row.id) from error
+        raise
     row.pk = int(rows[0][0])
+
+
+def _id_clash(error: Exception) -> bool:
+    """Whether an insert failed on the (tenant, Id) unique constraint, and nothing else."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return error.diag.constraint_name == ID_CONSTRAINT
+    return "cases.tenant_id, cases.id" in str(error)
 
 
 async def change_refs(

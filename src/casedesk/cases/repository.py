@@ -31,29 +31,6 @@ async def get(session: AsyncSession, *, tenant_id: int, case_id: str) -> CaseRow
     return result.scalar_one_or_none()
 
 
-async def get_for_update(session: AsyncSession, *, tenant_id: int, case_id: str) -> CaseRow | None:
-    """The case, locked until the transaction ends (SQLite's write lock already covers it)."""
-    result = await session.execute(
-        select(CaseRow)
-        .where(CaseRow.tenant_id == tenant_id, CaseRow.id == case_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return result.scalar_one_or_none()
-
-
-async def id_exists(session: AsyncSession, *, tenant_id: int, case_id: str) -> bool:
-    result = await session.execute(
-        select(CaseRow.pk).where(CaseRow.tenant_id == tenant_id, CaseRow.id == case_id)
-    )
-    return result.first() is not None
-
-
-async def next_case_number(session: AsyncSession, *, tenant_id: int) -> int:
-    """Hand out the tenant's next number; the counter row's lock serialises concurrent creates."""
-    return (await reserve_case_numbers(session, tenant_id=tenant_id, count=1))[0]
-
-
 async def reserve_case_numbers(session: AsyncSession, *, tenant_id: int, count: int) -> range:
     """Hand out the tenant's next `count` numbers, consecutive, in one counter update."""
     dialect = postgresql if _backend(session) == "postgresql" else sqlite
@@ -68,11 +45,6 @@ async def reserve_case_numbers(session: AsyncSession, *, tenant_id: int, count: 
     )
     last = int((await session.execute(statement)).scalar_one())
     return range(last - count + 1, last + 1)
-
-
-async def add(session: AsyncSession, row: CaseRow) -> None:
-    session.add(row)
-    await session.flush()
 
 
 _CASE_COLUMNS = tuple(column.key for column in CaseRow.__table__.columns if column.key != "pk")
@@ -123,18 +95,6 @@ async def get_many_for_update(
         .execution_options(populate_existing=True)
     )
     return {row.id: row for row in result.scalars()}
-
-
-async def replace_refs(
-    session: AsyncSession, *, row: CaseRow, refs: Iterable[tuple[str, str]]
-) -> None:
-    await session.execute(delete(CaseRefRow).where(CaseRefRow.case_pk == row.pk))
-    values = [
-        {"tenant_id": row.tenant_id, "kind": kind, "value": value, "case_pk": row.pk}
-        for kind, value in sorted(set(refs))
-    ]
-    if values:
-        await session.execute(insert(CaseRefRow), values)
 
 
 async def replace_refs_many(

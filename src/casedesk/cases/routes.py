@@ -1,4 +1,8 @@
-"""The Omnium Cases endpoints: HTTP in, use case, one serialisation out."""
+"""The Omnium Cases endpoints: HTTP in, use case, one serialisation out.
+
+Write routes name the actor before the session: FastAPI resolves dependencies in order, so a
+bad token is refused before the request queues for SQLite's write lock.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from casedesk.cases.schemas import (
     OmniumComment,
 )
 from casedesk.db import SearchSession, WriteSession
+from casedesk.idempotency.answers import IDEMPOTENCY_ERRORS, IDEMPOTENT, keep
 from casedesk.problems import problem_responses
 from casedesk.wire import FilledText, StoredText
 
@@ -42,7 +47,7 @@ IfMatch = Annotated[
 ]
 JSON = "application/json"
 _READ_ERRORS = problem_responses(400, 401, 403, 404)
-_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412)
+_WRITE_ERRORS = {**problem_responses(400, 401, 403, 404, 409, 412), **IDEMPOTENCY_ERRORS}
 
 
 def _case_response(row: CaseRow, status_code: int = 200) -> Response:
@@ -69,16 +74,18 @@ async def get_case(case_id: CaseId, request: Request, actor: FastCaseReader) -> 
     status_code=status.HTTP_201_CREATED,
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def create_case(
     data: Annotated[
         OmniumCaseCreate, Body(openapi_examples={"reference": {"value": examples.CREATE}})
     ],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
 ) -> Response:
     row = await service.create_case(session, actor=actor, data=data)
-    return _case_response(row, status.HTTP_201_CREATED)
+    return await keep(request, session, _case_response(row, status.HTTP_201_CREATED))
 
 
 @router.put(
@@ -87,17 +94,19 @@ async def create_case(
     description="Replaces every client-writable field; a field left out becomes null or empty.",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def replace_case(
     data: Annotated[
         OmniumCaseReplace, Body(openapi_examples={"example": {"value": examples.REPLACE}})
     ],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.replace_case(session, actor=actor, data=data, if_match=if_match)
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))
 
 
 @router.patch(
@@ -109,17 +118,19 @@ async def replace_case(
     ),
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def patch_case(
     patch: Annotated[
         OmniumCasePatch, Body(openapi_examples={"reference": {"value": examples.PATCH}})
     ],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.patch_case(session, actor=actor, patch=patch, if_match=if_match)
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))
 
 
 @router.delete(
@@ -127,15 +138,17 @@ async def patch_case(
     summary="Delete a case (soft delete)",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def delete_case(
     case_id: CaseId,
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.delete_case(session, actor=actor, case_id=case_id, if_match=if_match)
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))
 
 
 @router.post(
@@ -169,12 +182,14 @@ async def search_cases(
     summary="Assign a case to a user",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def assign_case(
     case_id: CaseId,
     user_id: Annotated[FilledText, Query(alias="userId", max_length=ID_MAX, examples=["user-456"])],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     user_name: Annotated[
         StoredText | None, Query(alias="userName", max_length=NAME_MAX, examples=["John Agent"])
     ] = None,
@@ -188,7 +203,7 @@ async def assign_case(
         user_name=user_name,
         if_match=if_match,
     )
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))
 
 
 @router.post(
@@ -196,20 +211,22 @@ async def assign_case(
     summary="Change the status of a case",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def change_status(
     case_id: CaseId,
     new_status: Annotated[
         FilledText, Query(alias="status", max_length=NAME_MAX, examples=["In Progress"])
     ],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.change_status(
         session, actor=actor, case_id=case_id, status=new_status, if_match=if_match
     )
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))
 
 
 @router.post(
@@ -222,18 +239,20 @@ async def change_status(
     status_code=status.HTTP_201_CREATED,
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def add_comment(
     case_id: CaseId,
     comment: Annotated[OmniumComment, Body(openapi_examples={"note": {"value": examples.COMMENT}})],
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.add_comment(
         session, actor=actor, case_id=case_id, comment=comment, if_match=if_match
     )
-    return _case_response(row, status.HTTP_201_CREATED)
+    return await keep(request, session, _case_response(row, status.HTTP_201_CREATED))
 
 
 @router.post(
@@ -241,12 +260,14 @@ async def add_comment(
     summary="Undo a soft delete",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
+    openapi_extra=IDEMPOTENT,
 )
 async def restore_case(
     case_id: CaseId,
-    session: WriteSession,
     actor: CaseWriter,
+    session: WriteSession,
+    request: Request,
     if_match: IfMatch = None,
 ) -> Response:
     row = await service.restore_case(session, actor=actor, case_id=case_id, if_match=if_match)
-    return _case_response(row)
+    return await keep(request, session, _case_response(row))

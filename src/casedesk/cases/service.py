@@ -133,12 +133,21 @@ def _note(comment: OmniumComment, kind: CommentType, moment: datetime) -> dict[s
 
 
 def _recount_comments(row: CaseRow, *, added: dict[str, Any] | None = None) -> None:
-    """Derive the comment fields from the notes; a note just `added` wins a tie on Created."""
+    """Derive the comment fields from the notes: the last comment has the latest Created. Of
+    a tie, a note just `added` wins, then the current last comment (so a PUT that sends the
+    notes back changes nothing), then the note listed last."""
+    current = (clock.format_utc(row.last_comment_date), row.last_commenter_name)
+
+    def rank(pair: tuple[int, dict[str, Any]]) -> tuple[str, int, int]:
+        index, note = pair
+        kept = (note["Created"], note["Creator"]) == current
+        return note["Created"], 2 if note is added else 1 if kept else 0, index
+
     notes = [*row.case_notes, *row.internal_notes]
     row.comment_count = len(notes)
-    latest = max(notes, key=lambda note: (note["Created"], note is added), default=None)
-    row.last_comment_date = clock.parse_utc(latest["Created"]) if latest else None
-    row.last_commenter_name = latest["Creator"] if latest else None
+    latest = max(enumerate(notes), key=rank, default=None)
+    row.last_comment_date = clock.parse_utc(latest[1]["Created"]) if latest else None
+    row.last_commenter_name = latest[1]["Creator"] if latest else None
 
 
 @overload

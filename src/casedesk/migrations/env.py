@@ -10,7 +10,7 @@ from casedesk.models import load_all
 load_all()
 config = context.config
 url = sync_url(config.get_main_option("sqlalchemy.url") or "")
-engine = create_engine(url, poolclass=pool.NullPool)
+engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
 if engine.dialect.name == "sqlite":
     configure_sqlite(engine)
 

@@ -65,7 +65,9 @@ def _prepare(chunk: _Chunk) -> _Prepared:
 
 
 def sync_engine(database_url: str) -> Engine:
-    engine = sa.create_engine(sync_url(database_url), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        sync_url(database_url), poolclass=sa.pool.NullPool, hide_parameters=True
+    )
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine)
 

@@ -1,0 +1,1 @@
+"""Idempotency-Key on writes: a retried write answers what the first one answered, once."""
