@@ -1,14 +1,19 @@
 """Engines never put a statement's parameters (a case's text) in its error message, which is
-logged with the traceback of a failed request."""
+logged with the traceback of a failed request; and a search cut off by the request time
+limit stops its SQLite statement instead of leaving it to run on in aiosqlite's thread."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from casedesk import db
 from casedesk.db import create_engine
 from casedesk.seeding.loader import sync_engine
 
@@ -49,3 +54,29 @@ def test_a_failed_statement_of_the_loader_names_none_of_its_parameters(
 
     assert "no_such_table" in str(caught.value)
     assert CASE_TEXT not in str(caught.value)
+
+
+# Counts far enough to run for minutes if nothing stops it.
+ENDLESS = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+def test_a_cancelled_sqlite_search_stops_its_statement(tmp_path: Path) -> None:
+    """SQLite only: psycopg cancels a PostgreSQL query itself when its task is cancelled."""
+
+    async def run() -> None:
+        database = db.Database.connect(f"sqlite:///{tmp_path / 'search.db'}")
+        request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db=database)))
+        sessions = db._search_session(request)
+        session = await anext(sessions)
+        query = asyncio.create_task(session.execute(text(ENDLESS)))
+        await asyncio.sleep(0.3)
+        query.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sessions.athrow(asyncio.CancelledError())
+        # Disposing waits for the connection; it is free only if the statement stopped.
+        await asyncio.wait_for(database.dispose(), timeout=10)
+
+    asyncio.run(run())

@@ -200,7 +200,24 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 async def _search_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database(request).searchers() as session:
-        yield session
+        try:
+            yield session
+        except asyncio.CancelledError:
+            await interrupt_sqlite(session)
+            raise
+
+
+async def interrupt_sqlite(session: AsyncSession) -> None:
+    """Stop the statement a cancelled request left running in aiosqlite's thread: it would
+    otherwise run to its end, holding its connection and, in WAL mode, an old snapshot that
+    keeps checkpoints from catching up. (psycopg cancels a PostgreSQL query itself.)"""
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    interrupt = getattr(raw.driver_connection, "interrupt", None)
+    if interrupt is not None:
+        await interrupt()
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
