@@ -26,7 +26,7 @@ from casedesk.errors import DomainError, InvalidInput
 from casedesk.idempotency import rules, service
 from casedesk.idempotency.answers import CLAIM, KEPT
 from casedesk.idempotency.repository import KeyScope
-from casedesk.problems import PROBLEM_JSON, problem_body, trace_id
+from casedesk.problems import request_trace, send_problem
 
 log = logging.getLogger("casedesk")
 
@@ -65,7 +65,7 @@ class IdempotencyKeys:
             # The route refuses it (401/403) and changes nothing: there is nothing to keep.
             await self.app(scope, receive, send)
             return
-        trace = trace_id(headers.get("x-request-id"))
+        trace = request_trace(scope)
         try:
             key = rules.parse_key(keys)
         except InvalidInput as error:
@@ -215,20 +215,9 @@ async def _problem(
     trace: str,
     field_errors: dict[str, list[str]] | None = None,
 ) -> None:
-    body = problem_body(
-        status, error.detail, trace=trace, title=error.title, field_errors=field_errors
+    await send_problem(
+        send, status, error.detail, trace=trace, title=error.title, field_errors=field_errors
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI, settings: Settings) -> None:

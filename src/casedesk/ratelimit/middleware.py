@@ -183,24 +183,13 @@ def _detail(decision: Decision) -> str:
 async def _refuse(
     send: Send, scope: Scope, retry_after: int, detail: str, headers: Headers
 ) -> None:
-    request_id = next(
-        (value.decode("latin-1") for name, value in scope["headers"] if name == b"x-request-id"),
-        None,
+    await problems.send_problem(
+        send,
+        429,
+        detail,
+        trace=problems.request_trace(scope),
+        headers=[(b"retry-after", str(retry_after).encode()), *headers],
     )
-    body = problems.problem_body(429, detail, trace=problems.trace_id(request_id))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", problems.PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _header(description: str) -> dict[str, Any]:
