@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk.auth import service
+from casedesk.auth import service, tokens
 from casedesk.auth.policy import Actor, Role, require
 from casedesk.db import ReadSession, SearchSession
 from casedesk.errors import NotAuthenticated
@@ -21,10 +21,10 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
         raise NotAuthenticated("Send an access token: Authorization: Bearer <token>.")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = tokens.bearer(header)
+    if token is None:
         raise NotAuthenticated("The Authorization header must be 'Bearer <token>'.")
-    return token.strip()
+    return token
 
 
 async def _actor(request: Request, session: AsyncSession, role: Role) -> Actor:

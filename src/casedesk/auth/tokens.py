@@ -24,6 +24,15 @@ class TokenClaims:
     tenant_id: int
 
 
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other header."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def issue(key: str, *, client_id: str, tenant_id: int, now: datetime, lifetime_seconds: int) -> str:
     issued = calendar.timegm(now.utctimetuple())
     payload = {

@@ -19,6 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casedesk.auth import service as auth_service
+from casedesk.auth import tokens
 from casedesk.auth.policy import Actor, Role
 from casedesk.config import Settings
 from casedesk.db import Database
@@ -152,13 +153,13 @@ def _documented_operations(application: FastAPI) -> list[tuple[str, re.Pattern[s
 
 
 async def _actor(application: FastAPI, headers: Headers) -> Actor | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = tokens.bearer(headers.get("authorization"))
+    if token is None:
         return None
     try:
         return await auth_service.authenticate_fast(
             application.state.fast_reader,
-            token=token.strip(),
+            token=token,
             key=application.state.signing_key,
         )
     except DomainError:

@@ -102,16 +102,14 @@ class RateLimit:
             self.store.release(user)
 
     def _api_user(self, scope: Scope) -> str | None:
-        """The client id a valid bearer token speaks for (the same parsing as
-        auth/dependencies.py's bearer_token)."""
+        """The client id a valid bearer token speaks for."""
         for name, value in scope["headers"]:
             if name == b"authorization":
-                scheme, _, token = value.partition(b" ")
-                token = token.strip()
-                if scheme.lower() != b"bearer" or not token:
+                token = tokens.bearer(value.decode("latin-1"))
+                if token is None:
                     return None
                 try:
-                    return tokens.verify(self.signing_key(), token.decode("latin-1")).client_id
+                    return tokens.verify(self.signing_key(), token).client_id
                 except NotAuthenticated:
                     return None
         return None
