@@ -24,7 +24,8 @@ class BenchError(RuntimeError):
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
-    errors: int
+    statuses: dict[int, int]  # answers of 300 and above, by status
+    socket_errors: int  # connect, read, write and timeout errors
     duration_s: float
     p50_ms: float
     p90_ms: float
@@ -32,8 +33,28 @@ class WrkResult:
     p99_ms: float
 
     @property
+    def errors(self) -> int:
+        return sum(self.statuses.values()) + self.socket_errors
+
+    @property
     def rate(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
+
+
+def error_text(*runs: WrkResult) -> str:
+    """The runs' errors together: '0', or e.g. '5 (503 x 3, socket 2)'."""
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for status, count in run.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    sockets = sum(run.socket_errors for run in runs)
+    total = sum(statuses.values()) + sockets
+    if not total:
+        return "0"
+    parts = [f"{status} x {count:,}" for status, count in sorted(statuses.items())]
+    if sockets:
+        parts.append(f"socket {sockets:,}")
+    return f"{total:,} ({', '.join(parts)})"
 
 
 def ensure_wrk() -> str:
@@ -73,7 +94,8 @@ def _parse(stdout: str) -> WrkResult:
             data = json.loads(line.removeprefix(RESULT_PREFIX))
             return WrkResult(
                 requests=data["requests"],
-                errors=data["status_errors"] + data["socket_errors"],
+                statuses={int(status): n for status, n in data["statuses"].items()},
+                socket_errors=data["socket_errors"],
                 duration_s=data["duration_us"] / 1e6,
                 p50_ms=data["p50"] / 1000,
                 p90_ms=data["p90"] / 1000,

@@ -22,11 +22,11 @@ function common.lines(variable)
   return items
 end
 
-local threads = 0
+local threads = {}
 
 function setup(thread)
-  threads = threads + 1
-  thread:set("thread_number", threads)
+  threads[#threads + 1] = thread
+  thread:set("thread_number", #threads)
 end
 
 function init(args)
@@ -45,6 +45,29 @@ if delay_ms and delay_ms > 0 then
   end
 end
 
+-- Per thread: how many answers had each status of 300 or more (read back in done()).
+statuses = {}
+
+function response(status, headers, body)
+  if status > 299 then
+    statuses[status] = (statuses[status] or 0) + 1
+  end
+end
+
+local function status_counts()
+  local merged = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses") or {}) do
+      merged[status] = (merged[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(merged) do
+    parts[#parts + 1] = string.format('"%d": %d', status, count)
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local socket_errors = e.connect + e.read + e.write + e.timeout
@@ -54,9 +77,9 @@ function done(summary, latency, requests)
   end
   io.write(string.format(
     'BENCH_RESULT {"requests": %d, "status_errors": %d, "socket_errors": %d, '
-      .. '"duration_us": %d, "mean_us": %.1f, "max_us": %d, %s}\n',
-    summary.requests, e.status, socket_errors, summary.duration, latency.mean, latency.max,
-    table.concat(percentiles, ", ")
+      .. '"statuses": %s, "duration_us": %d, "mean_us": %.1f, "max_us": %d, %s}\n',
+    summary.requests, e.status, socket_errors, status_counts(), summary.duration, latency.mean,
+    latency.max, table.concat(percentiles, ", ")
   ))
 end
 

@@ -8,10 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import Scope, Send
@@ -270,7 +272,29 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether a database error is a transient one worth a retry: a lost or refused
+    PostgreSQL connection, a cancelled statement, a deadlock or serialisation failure."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError)
+    return isinstance(error, psycopg.OperationalError)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if not database_unavailable(exc):
+        raise exc
+    return problem(
+        request,
+        503,
+        "The database connection was lost or the statement was interrupted. Retry the "
+        "request; a write sent with an Idempotency-Key is applied at most once.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(psycopg.OperationalError, _on_database_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(errors.DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.cases import direct, repository
-from casedesk.cases.models import CaseRow
+from casedesk.cases.models import CaseRefRow, CaseRow
+from casedesk.cases.service import case_refs
 from casedesk.seeding import loader
 from tests.conftest import run_in_transaction
 
@@ -66,7 +67,7 @@ def test_what_the_driver_writes_the_orm_reads_back_unchanged(
         row.tags = ["Ünïcode", "quote'\"", "x" * 300]
         row.properties = [{"Key": "k", "Value": None}]
         row.description = None
-        await direct.update(db, row, before)
+        await direct.save(db, row, before, refs_before=frozenset(), refs_after=frozenset())
         return row.id
 
     case_id = run_in_transaction(database_url, write)
@@ -101,7 +102,7 @@ def test_an_update_writes_only_the_columns_that_changed(database_url: str) -> No
         before["subject"] = "what this writer thinks it was"
         await db.run("UPDATE cases SET customer_name = %s WHERE pk = %s", ("Other", row.pk))
         row.subject = "New subject"
-        await direct.update(db, row, before)
+        await direct.save(db, row, before, refs_before=frozenset(), refs_after=frozenset())
         return row.id
 
     case_id = run_in_transaction(database_url, write)
@@ -116,15 +117,17 @@ def test_an_update_writes_only_the_columns_that_changed(database_url: str) -> No
 
 def test_only_a_taken_id_is_reported_as_one(database_url: str) -> None:
     """An insert that breaks another constraint (here the case number) is not a 409 'Id
-    taken': it surfaces as the error it is."""
+    taken': it surfaces as the error it is. On PostgreSQL the insert and its refs go in one
+    pipeline with a reserved pk, so the error comes from the pipeline's end."""
     loader.seed(database_url, cases=1, seed=6)
 
     async def insert_copy(session: AsyncSession, **changes: str) -> str:
         case = (await session.execute(select(CaseRow))).scalars().one()
         db = await direct.open_direct(session)
-        copy = CaseRow(**{**direct.snapshot(case), "pk": None, **changes})
+        slot = await direct.new_case_slot(db, tenant_id=case.tenant_id, case_id=None)
+        copy = CaseRow(**{**direct.snapshot(case), "pk": slot.pk, **changes})
         try:
-            await direct.insert(db, copy)
+            await direct.insert(db, copy, case_refs(copy))
         except direct.IdTaken:
             return "id taken"
         except Exception as error:
@@ -139,3 +142,38 @@ def test_only_a_taken_id_is_reported_as_one(database_url: str) -> None:
         database_url, lambda s: insert_copy(s, id="fresh-id", case_number="CS-999999")
     )
     assert fresh == "inserted"
+
+    async def refs_of(session: AsyncSession) -> list[tuple[str, str]]:
+        pk = (await session.execute(select(CaseRow.pk).where(CaseRow.id == "fresh-id"))).scalar()
+        rows = await session.execute(
+            select(CaseRefRow.kind, CaseRefRow.value).where(CaseRefRow.case_pk == pk)
+        )
+        return sorted(tuple(row) for row in rows)
+
+    async def case_of(session: AsyncSession) -> CaseRow | None:
+        return await repository.get(session, tenant_id=1, case_id="fresh-id")
+
+    stored = run_in_transaction(database_url, case_of)
+    assert stored is not None
+    assert stored.tags
+    assert run_in_transaction(database_url, refs_of) == sorted(case_refs(stored))
+
+
+def test_rules_and_case_together_match_each_read_alone(database_url: str) -> None:
+    loader.seed(database_url, cases=2, seed=7)
+
+    async def work(session: AsyncSession) -> tuple[object, ...]:
+        case = (await session.execute(select(CaseRow).order_by(CaseRow.pk))).scalars().first()
+        assert case is not None
+        db = await direct.open_direct(session)
+        rules, found = await direct.rules_and_case(db, tenant_id=1, case_id=case.id)
+        missing = await direct.rules_and_case(db, tenant_id=1, case_id="no-such-case")
+        alone = await direct.get_for_update(db, tenant_id=1, case_id=case.id)
+        assert found is not None
+        assert alone is not None
+        return rules, direct.snapshot(found), direct.snapshot(alone), missing
+
+    rules, found, alone, missing = run_in_transaction(database_url, work)
+    assert found == alone
+    assert rules == missing[0]
+    assert missing[1] is None

@@ -60,15 +60,20 @@ async def get_or_create_secret(session: AsyncSession, name: str, candidate: str)
     return str(result.scalar_one())
 
 
-_ACTOR_SQL = "SELECT name, roles FROM api_users WHERE client_id = %s AND tenant_id = %s AND active"
+# The acting user on the driver: its columns, and the condition on api_users (alias u).
+ACTOR_COLUMNS = "u.name, u.roles"
+ACTOR_WHERE = "u.client_id = %s AND u.tenant_id = %s AND u.active"
+_ACTOR_SQL = f"SELECT {ACTOR_COLUMNS} FROM api_users u WHERE {ACTOR_WHERE}"
+
+
+def actor_of(client_id: str, tenant_id: int, name: str, roles: str | list[str]) -> Actor:
+    """An Actor from ACTOR_COLUMNS as the driver returns them."""
+    if isinstance(roles, str):
+        roles = orjson.loads(roles)
+    return Actor(client_id=client_id, name=name, tenant_id=tenant_id, roles=frozenset(roles))
 
 
 async def fetch_actor(reader: FastReader, *, client_id: str, tenant_id: int) -> Actor | None:
     """get_actor on the fast path: the same question, asked on the driver."""
     row = await reader.one(_ACTOR_SQL, (client_id, tenant_id))
-    if row is None:
-        return None
-    name, roles = row
-    if isinstance(roles, str):
-        roles = orjson.loads(roles)
-    return Actor(client_id=client_id, name=name, tenant_id=tenant_id, roles=frozenset(roles))
+    return None if row is None else actor_of(client_id, tenant_id, *row)

@@ -110,6 +110,9 @@ async def issue_token(
     )
 
 
+USER_GONE = "The access token's user is unknown or deactivated."
+
+
 async def authenticate_fast(reader: FastReader, *, token: str, key: str) -> Actor:
     """authenticate, read straight on the driver for the hottest endpoints."""
     claims = tokens.verify(key, token)
@@ -117,7 +120,7 @@ async def authenticate_fast(reader: FastReader, *, token: str, key: str) -> Acto
         reader, client_id=claims.client_id, tenant_id=claims.tenant_id
     )
     if actor is None:
-        raise NotAuthenticated("The access token's user is unknown or deactivated.")
+        raise NotAuthenticated(USER_GONE)
     return actor
 
 
@@ -128,5 +131,5 @@ async def authenticate(session: AsyncSession, *, token: str, key: str) -> Actor:
         session, client_id=claims.client_id, tenant_id=claims.tenant_id
     )
     if actor is None:
-        raise NotAuthenticated("The access token's user is unknown or deactivated.")
+        raise NotAuthenticated(USER_GONE)
     return actor

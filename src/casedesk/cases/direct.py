@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -116,20 +117,15 @@ async def open_direct(session: AsyncSession) -> Direct:
     return Direct(raw.driver_connection, connection.dialect.name)
 
 
-async def hold_and_get_rules(direct: Direct, tenant_id: int) -> CaseRules:
-    """The tenant's rules, held unchanged until the transaction ends (see
-    case_settings.repository.hold_rules): one statement on either backend."""
-    if direct.backend == "postgresql":
-        sql = (
-            "SELECT document::text FROM pg_advisory_xact_lock_shared(%s, %s) "
-            "LEFT JOIN case_settings ON tenant_id = %s"
-        )
-        rows = await direct.rows(sql, (SETTINGS_LOCK, tenant_id, tenant_id))
-    else:
-        rows = await direct.rows(
-            "SELECT document FROM case_settings WHERE tenant_id = %s", (tenant_id,)
-        )
-    document = rows[0][0] if rows else None
+# The tenant's settings, held unchanged until the transaction ends (see
+# case_settings.repository.hold_rules).
+_RULES_SQLITE = "SELECT document FROM case_settings WHERE tenant_id = %s"
+_HELD_RULES_POSTGRES = (
+    "pg_advisory_xact_lock_shared(%s, %s) LEFT JOIN case_settings s ON s.tenant_id = %s"
+)
+
+
+def _rules(document: str | None) -> CaseRules:
     return DEFAULT_RULES if document is None else _parsed_rules(document)
 
 
@@ -138,58 +134,171 @@ def _parsed_rules(document: str) -> CaseRules:
     return CaseRules.from_document(orjson.loads(document))
 
 
+def _case(direct: Direct, values: Sequence[Any] | None) -> CaseRow | None:
+    return None if values is None else CaseRow(**direct.decode(values))
+
+
 async def get_for_update(direct: Direct, *, tenant_id: int, case_id: str) -> CaseRow | None:
     """The case as a row object outside the session, locked until the transaction ends."""
     sql = _SELECT if direct.backend == "sqlite" else f"{_SELECT} FOR UPDATE"
     rows = await direct.rows(sql, (tenant_id, case_id))
-    return CaseRow(**direct.decode(rows[0])) if rows else None
+    return _case(direct, rows[0] if rows else None)
+
+
+async def rules_and_case(
+    direct: Direct, *, tenant_id: int, case_id: str
+) -> tuple[CaseRules, CaseRow | None]:
+    """The tenant's rules, held, and the case, locked, until the transaction ends: one
+    statement (one round trip) on PostgreSQL."""
+    if direct.backend == "sqlite":
+        rows = await direct.rows(_RULES_SQLITE, (tenant_id,))
+        return _rules(rows[0][0] if rows else None), await get_for_update(
+            direct, tenant_id=tenant_id, case_id=case_id
+        )
+    sql = (
+        f"SELECT s.document::text, found.* FROM {_HELD_RULES_POSTGRES} "
+        f"LEFT JOIN LATERAL ({_SELECT} FOR UPDATE) found ON true"
+    )
+    params = (SETTINGS_LOCK, tenant_id, tenant_id, tenant_id, case_id)
+    [(document, *values)] = await direct.rows(sql, params)
+    return _rules(document), _case(direct, values if values[0] is not None else None)
 
 
 def snapshot(row: CaseRow) -> dict[str, Any]:
     return {name: getattr(row, name) for name in COLUMNS}
 
 
-async def update(direct: Direct, row: CaseRow, before: dict[str, Any]) -> None:
-    """Write the columns that differ from `before`."""
-    changed = [name for name in COLUMNS if getattr(row, name) != before[name]]
+Refs = frozenset[tuple[str, str]]
+
+
+def _columns_changed(row: CaseRow, before: dict[str, Any]) -> list[str]:
+    return [name for name in COLUMNS if getattr(row, name) != before[name]]
+
+
+async def save(
+    direct: Direct, row: CaseRow, before: dict[str, Any], *, refs_before: Refs, refs_after: Refs
+) -> None:
+    """Write the columns that differ from `before` and the refs that changed: one statement on
+    PostgreSQL."""
+    changed = _columns_changed(row, before)
     if not changed:
         return
     assignments = ", ".join(f"{name} = %s" for name in changed)
     params = [direct.encode(name, getattr(row, name)) for name in changed]
-    sql = f"UPDATE cases SET {assignments} WHERE tenant_id = %s AND pk = %s"
-    await direct.run(sql, (*params, row.tenant_id, row.pk))
-
-
-async def id_exists(direct: Direct, *, tenant_id: int, case_id: str) -> bool:
-    sql = "SELECT 1 FROM cases WHERE tenant_id = %s AND id = %s"
-    return bool(await direct.rows(sql, (tenant_id, case_id)))
-
-
-async def next_case_number(direct: Direct, *, tenant_id: int) -> int:
-    """The tenant's next number; the counter row's lock serialises concurrent creates."""
-    sql = (
-        "INSERT INTO case_counters (tenant_id, last_number) VALUES (%s, %s) "
-        "ON CONFLICT (tenant_id) DO UPDATE SET last_number = case_counters.last_number + 1 "
-        "RETURNING last_number"
+    update_sql = f"UPDATE cases SET {assignments} WHERE tenant_id = %s AND pk = %s"
+    if direct.backend == "sqlite":
+        await direct.run(update_sql, (*params, row.tenant_id, row.pk))
+        await change_refs(
+            direct, tenant_id=row.tenant_id, case_pk=row.pk, before=refs_before, after=refs_after
+        )
+        return
+    sql = f"WITH changed AS ({update_sql}), {_REFS_GONE}, {_REFS_CAME} SELECT 1"
+    await direct.run(
+        sql,
+        (
+            *params,
+            row.tenant_id,
+            row.pk,
+            *_gone_params(row, refs_before - refs_after),
+            *_came_params(row, refs_after - refs_before),
+        ),
     )
-    rows = await direct.rows(sql, (tenant_id, FIRST_CASE_NUMBER))
-    return int(rows[0][0])
 
 
-async def insert(direct: Direct, row: CaseRow) -> None:
-    """Insert a new case and set its pk; IdTaken if its Id is in use."""
+# PostgreSQL: refs as two arrays (kinds, values), so one statement handles any number.
+_REFS_GONE = (
+    "gone AS (DELETE FROM case_refs r USING unnest(%s::text[], %s::text[]) AS g(kind, value) "
+    "WHERE r.kind = g.kind AND r.value = g.value AND r.tenant_id = %s AND r.case_pk = %s)"
+)
+_REFS_CAME = (
+    "came AS (INSERT INTO case_refs (tenant_id, kind, value, case_pk) "
+    "SELECT %s, kind, value, %s FROM unnest(%s::text[], %s::text[]) AS c(kind, value))"
+)
+
+
+def _gone_params(row: CaseRow, refs: Refs) -> tuple[Any, ...]:
+    return (*_arrays(refs), row.tenant_id, row.pk)
+
+
+def _came_params(row: CaseRow, refs: Refs) -> tuple[Any, ...]:
+    return (row.tenant_id, row.pk, *_arrays(refs))
+
+
+def _arrays(refs: Refs) -> tuple[list[str] | None, list[str] | None]:
+    if not refs:
+        # NULL unnests to no rows; an empty list would be sent as smallint[], not text[].
+        return None, None
+    ordered = sorted(refs)
+    return [kind for kind, _ in ordered], [value for _, value in ordered]
+
+
+@dataclass(frozen=True)
+class NewCaseSlot:
+    """What a create needs before it builds its row."""
+
+    rules: CaseRules
+    id_taken: bool
+    number: int
+    pk: int | None  # reserved on PostgreSQL, so the row and its refs go in one statement
+
+
+_ID_EXISTS = "SELECT 1 FROM cases WHERE tenant_id = %s AND id = %s"
+# The counter row's lock serialises concurrent creates of a tenant until the commit.
+_NEXT_NUMBER = (
+    "INSERT INTO case_counters (tenant_id, last_number) VALUES (%s, %s) "
+    "ON CONFLICT (tenant_id) DO UPDATE SET last_number = case_counters.last_number + 1 "
+    "RETURNING last_number"
+)
+
+
+async def new_case_slot(direct: Direct, *, tenant_id: int, case_id: str | None) -> NewCaseSlot:
+    """The tenant's rules (held), whether a client-chosen Id is taken, the next case number
+    and, on PostgreSQL, the new row's pk: one statement there. A create that fails later
+    rolls the number back with its transaction."""
+    if direct.backend == "sqlite":
+        rules = await direct.rows(_RULES_SQLITE, (tenant_id,))
+        taken = bool(case_id) and bool(await direct.rows(_ID_EXISTS, (tenant_id, case_id)))
+        [(number,)] = await direct.rows(_NEXT_NUMBER, (tenant_id, FIRST_CASE_NUMBER))
+        return NewCaseSlot(_rules(rules[0][0] if rules else None), taken, int(number), None)
     sql = (
-        f"INSERT INTO cases ({', '.join(_INSERTED)}) "
-        f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING pk"
+        f"WITH numbered AS ({_NEXT_NUMBER}) "
+        "SELECT s.document::text, numbered.last_number, "
+        "nextval(pg_get_serial_sequence('cases', 'pk')), "
+        "EXISTS (SELECT 1 FROM cases WHERE tenant_id = %s AND id = %s) "
+        f"FROM {_HELD_RULES_POSTGRES} CROSS JOIN numbered"
     )
-    params = [direct.encode(name, getattr(row, name)) for name in _INSERTED]
+    params = (tenant_id, FIRST_CASE_NUMBER, tenant_id, case_id, SETTINGS_LOCK, tenant_id, tenant_id)
+    [(document, number, pk, taken)] = await direct.rows(sql, params)
+    return NewCaseSlot(_rules(document), bool(taken), int(number), int(pk))
+
+
+_INSERT = (
+    f"INSERT INTO cases ({', '.join(_INSERTED)}) "
+    f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING pk"
+)
+_INSERT_WITH_PK_AND_REFS = (
+    f"WITH added AS (INSERT INTO cases ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})), {_REFS_CAME} SELECT 1"
+)
+
+
+async def insert(direct: Direct, row: CaseRow, refs: Refs) -> None:
+    """Insert a new case with its refs, setting its pk unless one was reserved (then in one
+    statement); IdTaken if its Id is in use."""
     try:
-        rows = await direct.rows(sql, params)
+        if row.pk is None:
+            params = [direct.encode(name, getattr(row, name)) for name in _INSERTED]
+            row.pk = int((await direct.rows(_INSERT, params))[0][0])
+            await change_refs(
+                direct, tenant_id=row.tenant_id, case_pk=row.pk, before=frozenset(), after=refs
+            )
+        else:
+            params = [direct.encode(name, getattr(row, name)) for name in COLUMNS]
+            await direct.run(_INSERT_WITH_PK_AND_REFS, (*params, *_came_params(row, refs)))
     except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
         if _id_clash(error):
             raise IdTaken(row.id) from error
         raise
-    row.pk = int(rows[0][0])
 
 
 def _id_clash(error: Exception) -> bool:
@@ -204,8 +313,8 @@ async def change_refs(
     *,
     tenant_id: int,
     case_pk: int,
-    before: frozenset[tuple[str, str]],
-    after: frozenset[tuple[str, str]],
+    before: Refs,
+    after: Refs,
 ) -> None:
     """Delete the refs that went, insert the ones that came."""
     await direct.run_many(

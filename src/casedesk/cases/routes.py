@@ -6,14 +6,16 @@ bad token is refused before the request queues for SQLite's write lock.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, status
 from fastapi.responses import Response
 
-from casedesk.auth.dependencies import CaseSearcher, CaseWriter, FastCaseReader
-from casedesk.cases import examples, service
+from casedesk.auth.dependencies import CaseSearcher, CaseWriter, authenticated_read
+from casedesk.auth.policy import Role
+from casedesk.cases import examples, repository, service
 from casedesk.cases.models import ID_MAX, NAME_MAX, CaseRow
 from casedesk.cases.rendering import case_json, etag, render_case
 from casedesk.cases.schemas import (
@@ -63,9 +65,11 @@ def _case_response(row: CaseRow, status_code: int = 200) -> Response:
     response_model=OmniumCase,
     responses=_READ_ERRORS,
 )
-async def get_case(case_id: CaseId, request: Request, actor: FastCaseReader) -> Response:
-    reader = request.app.state.fast_reader
-    return _case_response(await service.read_case(reader, actor=actor, case_id=case_id))
+async def get_case(case_id: CaseId, request: Request) -> Response:
+    actor, view = await authenticated_read(
+        request, Role.CASE_READ, partial(repository.fetch_view_as, case_id=case_id)
+    )
+    return _case_response(service.visible_view(actor, view, case_id))
 
 
 @router.post(

@@ -31,7 +31,6 @@ from casedesk.cases.schemas import (
     _SearchFilters,
 )
 from casedesk.errors import InvalidInput
-from casedesk.fastread import FastReader
 
 SCALAR_FIELDS = (
     "subject",
@@ -262,17 +261,12 @@ async def _save(db: direct.Direct, row: CaseRow, before: _Before, moment: dateti
     """Save a change, if any, and keep the filter index true."""
     if not mark_changed(row, before, moment):
         return
-    await direct.update(db, row, before.columns)
-    refs = case_refs(row)
-    if refs != before.refs:
-        await direct.change_refs(
-            db, tenant_id=row.tenant_id, case_pk=row.pk, before=before.refs, after=refs
-        )
+    await direct.save(db, row, before.columns, refs_before=before.refs, refs_after=case_refs(row))
 
 
-async def read_case(reader: FastReader, *, actor: Actor, case_id: str) -> Any:
-    """get_case on the fast path: the same rules over a plain read of the row."""
-    view = await repository.fetch_view(reader, tenant_id=actor.tenant_id, case_id=case_id)
+def visible_view(actor: Actor, view: Any, case_id: str) -> Any:
+    """A case read on the fast path (repository.fetch_view_as), if the actor may see it: the
+    same rules as everywhere (a deleted case or another market's is not found)."""
     if view is None or view.deleted_date is not None or not actor.can_see_market(view.market_id):
         raise CaseNotFound(case_id)
     return view
@@ -318,20 +312,17 @@ def build_case(
 
 async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCreate) -> CaseRow:
     db = await direct.open_direct(session)
-    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
-    plan = plan_new_case(actor, rules, data)
-    if data.id and await direct.id_exists(db, tenant_id=actor.tenant_id, case_id=data.id):
+    slot = await direct.new_case_slot(db, tenant_id=actor.tenant_id, case_id=data.id)
+    plan = plan_new_case(actor, slot.rules, data)
+    if data.id and slot.id_taken:
         raise CaseIdTaken(data.id)
-    moment = clock.now()
-    number = await direct.next_case_number(db, tenant_id=actor.tenant_id)
-    row = build_case(actor, rules, plan, number=number, moment=moment)
+    row = build_case(actor, slot.rules, plan, number=slot.number, moment=clock.now())
+    if slot.pk is not None:
+        row.pk = slot.pk
     try:
-        await direct.insert(db, row)
+        await direct.insert(db, row, case_refs(row))
     except direct.IdTaken:
         raise CaseIdTaken(row.id) from None
-    await direct.change_refs(
-        db, tenant_id=row.tenant_id, case_pk=row.pk, before=frozenset(), after=case_refs(row)
-    )
     return row
 
 
@@ -339,9 +330,9 @@ async def replace_case(
     session: AsyncSession, *, actor: Actor, data: OmniumCaseReplace, if_match: str | None
 ) -> CaseRow:
     db = await direct.open_direct(session)
-    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
+    rules, found = await direct.rules_and_case(db, tenant_id=actor.tenant_id, case_id=data.id)
     status, priority = _resolve_names(rules, status=data.status, priority=data.priority)
-    row = await _editable(db, actor, data.id, if_match)
+    row = editable(actor, found, data.id, if_match)
     require_market(actor, data.market_id)
     before = remember(row)
     moment = clock.now()
@@ -420,9 +411,9 @@ async def patch_case(
     session: AsyncSession, *, actor: Actor, patch: OmniumCasePatch, if_match: str | None
 ) -> CaseRow:
     db = await direct.open_direct(session)
-    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
+    rules, found = await direct.rules_and_case(db, tenant_id=actor.tenant_id, case_id=patch.id)
     plan = plan_patch(rules, patch)
-    row = await _editable(db, actor, patch.id, if_match)
+    row = editable(actor, found, patch.id, if_match)
     before = remember(row)
     moment = clock.now()
     apply_patch(row, plan, actor=actor, rules=rules, moment=moment)
@@ -452,8 +443,8 @@ async def change_status(
     session: AsyncSession, *, actor: Actor, case_id: str, status: str, if_match: str | None
 ) -> CaseRow:
     db = await direct.open_direct(session)
-    rules = await direct.hold_and_get_rules(db, actor.tenant_id)
-    row = await _editable(db, actor, case_id, if_match)
+    rules, found = await direct.rules_and_case(db, tenant_id=actor.tenant_id, case_id=case_id)
+    row = editable(actor, found, case_id, if_match)
     before = remember(row)
     moment = clock.now()
     _set_status(row, rules.status(status), rules, moment)
