@@ -139,8 +139,10 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         hide_parameters=True,
-        pool_size=10,
-        max_overflow=10,
+        # Enough kept open for the requests a worker has in flight: a connection opened past
+        # pool_size is closed on return, and PostgreSQL forks a process for each new one.
+        pool_size=16,
+        max_overflow=8,
         # No ping before each checkout: it cost a round trip per request (~15 % of a PATCH's
         # CPU). A connection that died under the pool fails its next request with a 503 and
         # Retry-After (problems.database_unavailable) and is replaced.
