@@ -25,6 +25,7 @@ class Options:
     postgres_url: str
     postgres_database: str
     seed: int
+    settle_seconds: float
     argv: tuple[str, ...]
 
 
@@ -72,6 +73,12 @@ def parse(argv: list[str]) -> Options:
         help="PostgreSQL database name (default casedesk_bench_<cases>)",
     )
     add("--seed", type=int, default=1, help="seed for the data and the request mix (default 1)")
+    add(
+        "--settle-seconds",
+        type=float,
+        default=120.0,
+        help="after each run, wait up to this long for the CPUs to go quiet (default 120)",
+    )
     args = parser.parse_args(argv)
     return Options(
         cases=args.cases,
@@ -86,5 +93,6 @@ def parse(argv: list[str]) -> Options:
         postgres_url=os.environ.get("CASEDESK_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         postgres_database=args.postgres_database or f"casedesk_bench_{args.cases}",
         seed=args.seed,
+        settle_seconds=args.settle_seconds,
         argv=tuple(argv),
     )

@@ -20,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bench import datasets, sampling, server, sqltiming, workloads, wrk
+from bench import datasets, sampling, server, settle, sqltiming, workloads, wrk
 from bench.options import Options
 from bench.queries import SearchClass, search_classes
 from bench.results import BackendResult, ClassResult, WorkerMemory, WorkloadResult
@@ -107,9 +107,12 @@ class _Load:
         )
         self.done_s += duration
         self.progress.update(
-            self.task, completed=self.done_s, note=f"{result.rate:,.0f} req/s, {result.errors} err"
+            self.task,
+            completed=self.done_s,
+            note=f"{result.rate:,.0f} req/s, {result.errors} err; waiting for quiet",
         )
         self.server.trim_log()
+        settle.until_quiet(self.options.settle_seconds)
         return result
 
     def workload(self, backend: str, item: workloads.Workload) -> WorkloadResult:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from bench import settle, wrk
 from psycopg import sql
 
 from tests import databases
@@ -52,6 +54,7 @@ def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     command = [sys.executable, "-m", "bench", "--cases", "300", "--duration", "1"]
     command += ["--connections", "4", "--backends", backend, "--output", str(output)]
     command += ["--data-dir", str(directory / "data"), "--postgres-database", postgres_database]
+    command += ["--settle-seconds", "3"]
     env = {**os.environ, "CASEDESK_BENCH_POSTGRES_URL": databases.POSTGRES_ADMIN_URL}
     try:
         done = subprocess.run(
@@ -85,3 +88,23 @@ def test_peak_memory_is_reported_for_both_workers(report: str) -> None:
     rows = _table(report, "| backend | worker pid |")
     assert len(rows) == 2
     assert all(float(row["peak MiB"].replace(",", "")) > 0 for row in rows)
+
+
+def test_errors_are_counted_by_status_over_runs() -> None:
+    def run(statuses: dict[int, int], sockets: int) -> wrk.WrkResult:
+        return wrk.WrkResult(10, statuses, sockets, 1.0, 1.0, 1.0, 1.0, 1.0)
+
+    assert wrk.error_text(run({}, 0), run({}, 0)) == "0"
+    assert wrk.error_text(run({503: 2}, 1), run({503: 1, 429: 4}, 0)) == (
+        "8 (429 x 4, 503 x 3, socket 1)"
+    )
+
+
+def test_waiting_for_quiet_ends_at_once_when_quiet_and_at_the_limit_when_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert 0.0 <= settle.busy_share(0.05) <= 1.0
+    monkeypatch.setattr(settle, "busy_share", lambda window_s=0.0: 0.0)
+    assert settle.until_quiet(5.0) < 0.5
+    monkeypatch.setattr(settle, "busy_share", lambda window_s=0.0: time.sleep(0.01) or 0.9)
+    assert 0.2 <= settle.until_quiet(0.2) < 1.0
