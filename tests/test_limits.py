@@ -5,7 +5,7 @@ unless its transaction has begun to commit."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casedesk.auth.dependencies import CaseWriter
 from casedesk.cases import service
 from casedesk.cases.schemas import OmniumCaseCreate
 from casedesk.config import Settings
 from casedesk.db import WriteSession
-from casedesk.limits import BodySizeLimit, TimeLimit
+from casedesk.limits import COMMITTING, BodySizeLimit, TimeLimit
 from casedesk.main import create_app
 from tests.conftest import ApiUser
 from tests.test_problems import assert_problem
@@ -203,3 +203,104 @@ def test_a_body_that_trickles_past_the_time_limit_is_cut_off() -> None:
 
     assert sent[0]["status"] == 503
     assert b"did not complete within 0.2 seconds" in sent[1]["body"]
+
+
+def _gone_after(seconds: float, *, body: bytes = b"{}") -> Callable[[], Awaitable[Message]]:
+    """A client that sends its body at once and disconnects `seconds` later."""
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(seconds)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _run_abandoned(app: ASGIApp, scope: Scope, gone_after: float) -> tuple[list[Message], float]:
+    sent: list[Message] = []
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    async def run() -> float:
+        started = asyncio.get_running_loop().time()
+        await TimeLimit(app, seconds=20)(scope, _gone_after(gone_after), record)
+        return asyncio.get_running_loop().time() - started
+
+    return sent, asyncio.run(run())
+
+
+def test_a_request_whose_client_disconnects_is_cancelled_and_not_answered() -> None:
+    """The listener comes at the first sweep (tick = 1 s here); the work stops soon after
+    the client has gone, long before the 20 s limit or the 30 s the work would take."""
+    outcome: list[str] = []
+
+    async def slow_search(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+        outcome.append("finished")
+
+    post = {"type": "http", "method": "POST", "path": "/api/cases/search"}
+    scope = {**post, "headers": [(b"content-length", b"2")]}
+    sent, elapsed = _run_abandoned(slow_search, scope, gone_after=0.6)
+
+    assert outcome == ["cancelled"]
+    assert sent == []
+    assert 0.6 <= elapsed < 10
+
+
+def test_a_get_without_body_is_cancelled_too_and_its_empty_body_message_kept() -> None:
+    seen: list[Message] = []
+
+    async def slow_get(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(1.5)  # the listener has taken the empty message by now
+        seen.append(await receive())
+        await asyncio.sleep(30)
+
+    scope = {"type": "http", "method": "GET", "path": "/api/cases/x", "headers": []}
+    sent, elapsed = _run_abandoned(slow_get, scope, gone_after=1.0)
+
+    assert seen == [{"type": "http.request", "body": b"{}", "more_body": False}]
+    assert sent == []
+    assert elapsed < 10
+
+
+def test_a_committing_request_finishes_even_when_its_client_has_gone() -> None:
+    async def committing(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        scope[COMMITTING] = True
+        await asyncio.sleep(2.5)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"kept"})
+
+    scope = {"type": "http", "method": "PATCH", "path": "/api/cases", "headers": []}
+    sent, _ = _run_abandoned(committing, scope, gone_after=0.1)
+
+    assert [message.get("status") for message in sent] == [200, None]
+
+
+def test_a_quick_request_leaves_no_listener_behind() -> None:
+    async def quick(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.6)  # past the first sweep (tick 0.5 s), so a listener started
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def run() -> set[asyncio.Task[object]]:
+        scope = {"type": "http", "method": "GET", "path": "/health", "headers": []}
+
+        async def ignore(message: Message) -> None:
+            return None
+
+        await TimeLimit(quick, seconds=2)(scope, _gone_after(60), ignore)
+        await asyncio.sleep(0)
+        return {task for task in asyncio.all_tasks() if task is not asyncio.current_task()}
+
+    assert asyncio.run(run()) == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -12,10 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from casedesk.config import Settings
+from casedesk.limits import TimeLimit
 from casedesk.main import create_app
-from casedesk.observability import JsonFormatter, logging_config
+from casedesk.observability import JsonFormatter, RequestLog, logging_config
 from tests.conftest import ApiUser
 from tests.test_problems import assert_problem
 
@@ -212,3 +215,30 @@ def test_the_serve_logging_config_writes_json_and_silences_uvicorns_access_log()
     record = logging.LogRecord("casedesk", logging.WARNING, __file__, 1, "a %s", ("b",), None)
     line = json.loads(JsonFormatter().format(record))
     assert (line["level"], line["logger"], line["message"]) == ("WARNING", "casedesk", "a b")
+
+
+def test_a_request_abandoned_by_its_client_is_logged_as_499(logs: Logs) -> None:
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await asyncio.sleep(30)
+
+    received = 0
+
+    async def leaving_client() -> Message:
+        nonlocal received
+        received += 1
+        if received == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(0.2)
+        return {"type": "http.disconnect"}
+
+    async def no_answer(message: Message) -> None:
+        raise AssertionError(f"nothing should be sent to a client that has gone: {message}")
+
+    scope = {"type": "http", "method": "POST", "path": "/api/cases/search", "headers": []}
+    app = RequestLog(TimeLimit(slow, seconds=4))
+    asyncio.run(app(scope, leaving_client, no_answer))
+
+    [line] = logs.requests()
+    assert line["status"] == 499
+    assert line["level"] == "INFO"

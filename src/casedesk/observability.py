@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casedesk.limits import ABANDONED
 from casedesk.problems import REQUEST_ID as REQUEST_ID
 from casedesk.problems import send_problem
 
@@ -113,6 +114,8 @@ class RequestLog:
             error = exc
             raise
         finally:
+            if status == 0 and scope.get(ABANDONED):
+                status = CLIENT_GONE
             level = _level(error, status)
             if log.isEnabledFor(level):
                 fields = {
@@ -125,6 +128,10 @@ class RequestLog:
                     "tenantId": actor.tenant_id,
                 }
                 log.handle(_record(level, fields, error))
+
+
+# What the log says of a request cancelled because its client had gone (nginx's number).
+CLIENT_GONE = 499
 
 
 def _level(error: BaseException | None, status: int) -> int:
