@@ -78,6 +78,9 @@ def _sql_timings(
     return timings
 
 
+PACED_MAX_GAP_S = 3.0
+
+
 @dataclass
 class _Load:
     """The wrk runs against one server, each advancing one time-based progress bar."""
@@ -123,12 +126,17 @@ class _Load:
         if saturated.requests == 0:
             raise wrk.BenchError(f"{item.name}: no request completed in {duration} s")
         target = saturated.rate / 2
+        # Each paced connection waits up to 1.5 x connections / target between requests:
+        # slow workloads get fewer connections, so that no wait reaches the server's
+        # keep-alive timeout (5 s), after which it closes the connection and wrk counts
+        # socket errors that no real client would see.
+        paced_connections = max(1, min(connections, int(target * PACED_MAX_GAP_S / 1.5)))
         paced = self.run(
             f"{backend}: {item.name} at {target:,.0f} req/s",
             item.script,
-            connections=connections,
+            connections=paced_connections,
             duration=duration,
-            BENCH_DELAY_MS=f"{connections / target * 1000:.3f}",
+            BENCH_DELAY_MS=f"{paced_connections / target * 1000:.3f}",
         )
         return WorkloadResult(item, saturated, target, paced)
 

@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -252,25 +253,37 @@ def seed(
     migrate.upgrade(settings.database_url)
     started = time.perf_counter()
     with Progress(
-        TextColumn("seeding"),
+        TextColumn("{task.description:<8}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:>8} cases/s"),
+        TextColumn("{task.fields[rate]:>14}"),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),
     ) as progress:
-        task = progress.add_task("seed", total=cases, rate="-")
+        task = progress.add_task("seeding", total=cases, rate="-")
+        index_task: TaskID | None = None
 
         def advance(done: int) -> None:
             progress.advance(task, done)
             elapsed = time.perf_counter() - started
             completed = progress.tasks[0].completed
-            progress.update(task, rate=f"{completed / elapsed:,.0f}")
+            progress.update(task, rate=f"{completed / elapsed:,.0f} cases/s")
+
+        def indexes_built(done: int, total: int) -> None:
+            nonlocal index_task
+            if index_task is None:
+                index_task = progress.add_task("indexes", total=total, rate="after the load")
+            progress.update(index_task, completed=done)
 
         try:
             loader.seed(
-                settings.database_url, cases=cases, seed=seed, tenant=tenant, progress=advance
+                settings.database_url,
+                cases=cases,
+                seed=seed,
+                tenant=tenant,
+                progress=advance,
+                indexes_built=indexes_built,
             )
         except DomainError as error:
             typer.secho(f"error: {error.detail}", fg="red", err=True)

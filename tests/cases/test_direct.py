@@ -116,32 +116,44 @@ def test_an_update_writes_only_the_columns_that_changed(database_url: str) -> No
 
 
 def test_only_a_taken_id_is_reported_as_one(database_url: str) -> None:
-    """An insert that breaks another constraint (here the case number) is not a 409 'Id
-    taken': it surfaces as the error it is. On PostgreSQL the insert and its refs go in one
-    pipeline with a reserved pk, so the error comes from the pipeline's end."""
+    """An insert that breaks another constraint (here the case number, with the counter set
+    back) is not a 409 'Id taken': it surfaces as the error it is. On PostgreSQL the
+    number, the row and its refs go in one statement, with a pk reserved before."""
     loader.seed(database_url, cases=1, seed=6)
 
-    async def insert_copy(session: AsyncSession, **changes: str) -> str:
+    async def insert_copy(session: AsyncSession, case_id: str, *, reuse_number: bool) -> str:
         case = (await session.execute(select(CaseRow))).scalars().one()
         db = await direct.open_direct(session)
+        if reuse_number:
+            # The seeded case is CS-1001: the next number clashes with it.
+            await db.run("UPDATE case_counters SET last_number = 1000", ())
         slot = await direct.new_case_slot(db, tenant_id=case.tenant_id, case_id=None)
-        copy = CaseRow(**{**direct.snapshot(case), "pk": slot.pk, **changes})
+        number = "" if slot.number is None else f"CS-{slot.number}"
+        copy = CaseRow(
+            **{**direct.snapshot(case), "pk": slot.pk, "id": case_id, "case_number": number}
+        )
         try:
-            await direct.insert(db, copy, case_refs(copy))
+            await direct.insert(db, copy, case_refs(copy), number_prefix="CS-")
         except direct.IdTaken:
             return "id taken"
         except Exception as error:
             return type(error).__name__
-        return "inserted"
+        return f"inserted {copy.case_number}"
 
-    taken = run_in_transaction(database_url, lambda s: insert_copy(s, case_number="CS-888888"))
+    async def existing_id(session: AsyncSession) -> str:
+        return str((await session.execute(select(CaseRow.id))).scalar_one())
+
+    taken_id = run_in_transaction(database_url, existing_id)
+    taken = run_in_transaction(database_url, lambda s: insert_copy(s, taken_id, reuse_number=False))
     assert taken == "id taken"
-    other_error = run_in_transaction(database_url, lambda s: insert_copy(s, id="fresh-id"))
+    other_error = run_in_transaction(
+        database_url, lambda s: insert_copy(s, "fresh-id", reuse_number=True)
+    )
     assert other_error in ("IntegrityError", "UniqueViolation")
     fresh = run_in_transaction(
-        database_url, lambda s: insert_copy(s, id="fresh-id", case_number="CS-999999")
+        database_url, lambda s: insert_copy(s, "fresh-id", reuse_number=False)
     )
-    assert fresh == "inserted"
+    assert fresh.startswith("inserted CS-")
 
     async def refs_of(session: AsyncSession) -> list[tuple[str, str]]:
         pk = (await session.execute(select(CaseRow.pk).where(CaseRow.id == "fresh-id"))).scalar()

@@ -11,10 +11,53 @@ from tests.conftest import ApiUser
 COUNT = 120
 
 
-@pytest.fixture
-def seeded(database_url: str) -> str:
-    loader.seed(database_url, cases=COUNT, seed=3)
+@pytest.fixture(params=["in batches", "in bulk"])
+def seeded(request: pytest.FixtureRequest, database_url: str) -> str:
+    """Seeded both ways: batch by batch into the indexes, and in bulk (indexes dropped and
+    built again after the load), which a big seed into an empty database takes."""
+    bulk_from = 1 if request.param == "in bulk" else loader.BULK_FROM
+    loader.seed(database_url, cases=COUNT, seed=3, bulk_from=bulk_from)
     return database_url
+
+
+def test_a_bulk_seed_leaves_exactly_the_indexes_it_found(database_url: str) -> None:
+    engine = loader.sync_engine(database_url)
+    with engine.connect() as connection:
+        before = loader._secondary_indexes(connection)
+    built: list[tuple[int, int]] = []
+    loader.seed(
+        database_url, cases=50, seed=4, bulk_from=1, indexes_built=lambda *d: built.append(d)
+    )
+    with engine.connect() as connection:
+        after = loader._secondary_indexes(connection)
+    engine.dispose()
+
+    assert len(before) >= 15
+    assert after == before
+    assert built[0] == (0, len(before))
+    assert built[-1] == (len(before), len(before))
+
+
+def test_a_failed_bulk_seed_leaves_the_database_as_it_was(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = loader.sync_engine(database_url)
+    with engine.connect() as connection:
+        before = loader._secondary_indexes(connection)
+
+    def broken(connection: object, batch: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(loader, "_insert", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        loader.seed(database_url, cases=20, seed=5, bulk_from=1)
+    with engine.connect() as connection:
+        after = loader._secondary_indexes(connection)
+        count = connection.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+    engine.dispose()
+
+    assert after == before
+    assert count == 0
 
 
 def test_seeded_cases_are_valid_omnium_cases(seeded: str, admin: ApiUser) -> None:

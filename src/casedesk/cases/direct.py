@@ -241,8 +241,11 @@ class NewCaseSlot:
 
     rules: CaseRules
     id_taken: bool
-    number: int
-    pk: int | None  # reserved on PostgreSQL, so the row and its refs go in one statement
+    # SQLite: the number and no pk. PostgreSQL: the pk, reserved so that the row and its refs
+    # go in one statement, and no number: that statement takes it, so the counter row stays
+    # locked (and creates wait on it) only from there to the commit.
+    number: int | None
+    pk: int | None
 
 
 _ID_EXISTS = "SELECT 1 FROM cases WHERE tenant_id = %s AND id = %s"
@@ -255,49 +258,61 @@ _NEXT_NUMBER = (
 
 
 async def new_case_slot(direct: Direct, *, tenant_id: int, case_id: str | None) -> NewCaseSlot:
-    """The tenant's rules (held), whether a client-chosen Id is taken, the next case number
-    and, on PostgreSQL, the new row's pk: one statement there. A create that fails later
-    rolls the number back with its transaction."""
+    """The tenant's rules (held), whether a client-chosen Id is taken, and the number (SQLite)
+    or the pk (PostgreSQL, in one statement). A create that fails later rolls the number
+    back with its transaction."""
     if direct.backend == "sqlite":
         rules = await direct.rows(_RULES_SQLITE, (tenant_id,))
         taken = bool(case_id) and bool(await direct.rows(_ID_EXISTS, (tenant_id, case_id)))
         [(number,)] = await direct.rows(_NEXT_NUMBER, (tenant_id, FIRST_CASE_NUMBER))
         return NewCaseSlot(_rules(rules[0][0] if rules else None), taken, int(number), None)
     sql = (
-        f"WITH numbered AS ({_NEXT_NUMBER}) "
-        "SELECT s.document::text, numbered.last_number, "
-        "nextval(pg_get_serial_sequence('cases', 'pk')), "
+        "SELECT s.document::text, nextval(pg_get_serial_sequence('cases', 'pk')), "
         "EXISTS (SELECT 1 FROM cases WHERE tenant_id = %s AND id = %s) "
-        f"FROM {_HELD_RULES_POSTGRES} CROSS JOIN numbered"
+        f"FROM {_HELD_RULES_POSTGRES}"
     )
-    params = (tenant_id, FIRST_CASE_NUMBER, tenant_id, case_id, SETTINGS_LOCK, tenant_id, tenant_id)
-    [(document, number, pk, taken)] = await direct.rows(sql, params)
-    return NewCaseSlot(_rules(document), bool(taken), int(number), int(pk))
+    params = (tenant_id, case_id, SETTINGS_LOCK, tenant_id, tenant_id)
+    [(document, pk, taken)] = await direct.rows(sql, params)
+    return NewCaseSlot(_rules(document), bool(taken), None, int(pk))
 
 
 _INSERT = (
     f"INSERT INTO cases ({', '.join(_INSERTED)}) "
     f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING pk"
 )
-_INSERT_WITH_PK_AND_REFS = (
-    f"WITH added AS (INSERT INTO cases ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})), {_REFS_CAME} SELECT 1"
+# PostgreSQL: the next number (its prefix is the case_number parameter), the row and its refs.
+_INSERT_NUMBERED = (
+    f"WITH numbered AS ({_NEXT_NUMBER}), "
+    f"added AS (INSERT INTO cases ({', '.join(COLUMNS)}) VALUES ("
+    + ", ".join(
+        "%s || (SELECT last_number FROM numbered)" if name == "case_number" else "%s"
+        for name in COLUMNS
+    )
+    + f") RETURNING case_number), {_REFS_CAME} SELECT case_number FROM added"
 )
 
 
-async def insert(direct: Direct, row: CaseRow, refs: Refs) -> None:
-    """Insert a new case with its refs, setting its pk unless one was reserved (then in one
-    statement); IdTaken if its Id is in use."""
+async def insert(direct: Direct, row: CaseRow, refs: Refs, *, number_prefix: str) -> None:
+    """Insert a new case with its refs: on SQLite numbered already, its pk set here; on
+    PostgreSQL with its reserved pk, numbered here (`number_prefix` and the next number),
+    in one statement. IdTaken if its Id is in use."""
     try:
-        if row.pk is None:
+        if direct.backend == "sqlite":
             params = [direct.encode(name, getattr(row, name)) for name in _INSERTED]
             row.pk = int((await direct.rows(_INSERT, params))[0][0])
             await change_refs(
                 direct, tenant_id=row.tenant_id, case_pk=row.pk, before=frozenset(), after=refs
             )
-        else:
-            params = [direct.encode(name, getattr(row, name)) for name in COLUMNS]
-            await direct.run(_INSERT_WITH_PK_AND_REFS, (*params, *_came_params(row, refs)))
+            return
+        params = [
+            number_prefix if name == "case_number" else direct.encode(name, getattr(row, name))
+            for name in COLUMNS
+        ]
+        [(case_number,)] = await direct.rows(
+            _INSERT_NUMBERED,
+            (row.tenant_id, FIRST_CASE_NUMBER, *params, *_came_params(row, refs)),
+        )
+        row.case_number = case_number
     except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
         if _id_clash(error):
             raise IdTaken(row.id) from error

@@ -292,13 +292,14 @@ def plan_new_case(actor: Actor, rules: CaseRules, data: OmniumCaseCreate) -> New
 
 
 def build_case(
-    actor: Actor, rules: CaseRules, plan: NewCasePlan, *, number: int, moment: datetime
+    actor: Actor, rules: CaseRules, plan: NewCasePlan, *, number: int | None, moment: datetime
 ) -> CaseRow:
-    """The new case's row, not yet stored; the server picks the Id when the client did not."""
+    """The new case's row, not yet stored; the server picks the Id when the client did not.
+    Without a number, the CaseNumber is left empty for the insert to set (PostgreSQL)."""
     row = CaseRow(
         tenant_id=actor.tenant_id,
         id=plan.data.id or _new_id(),
-        case_number=f"{rules.number_prefix}{number}",
+        case_number="" if number is None else f"{rules.number_prefix}{number}",
         version=1,
         priority=plan.priority.name,
         priority_severity=plan.priority.severity,
@@ -320,7 +321,7 @@ async def create_case(session: AsyncSession, *, actor: Actor, data: OmniumCaseCr
     if slot.pk is not None:
         row.pk = slot.pk
     try:
-        await direct.insert(db, row, case_refs(row))
+        await direct.insert(db, row, case_refs(row), number_prefix=slot.rules.number_prefix)
     except direct.IdTaken:
         raise CaseIdTaken(row.id) from None
     return row
