@@ -114,3 +114,15 @@ def test_schema_titles_are_readable_words() -> None:
         "Note": "Note",
         "SentAt": "Sent At",
     }
+
+
+@pytest.mark.parametrize("number", [-20354, 0, 1764237600, 1.5, True])
+def test_a_date_must_be_a_string_not_a_number(number: object) -> None:
+    """Pydantic would read a number as Unix time; the document says an ISO 8601 string
+    (found by schema fuzzing: DateFrom -20354 was accepted)."""
+    assert error_types({"TrackingNumber": "x", "SentAt": number}) == {("SentAt",): "datetime_type"}
+
+
+def test_a_date_string_is_still_read() -> None:
+    parcel = Parcel.model_validate({"TrackingNumber": "x", "SentAt": "2026-11-27T10:00:00Z"})
+    assert parcel.sent_at == datetime(2026, 11, 27, 10, 0)

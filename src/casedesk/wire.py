@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_pascal
 from pydantic.fields import ComputedFieldInfo, FieldInfo
 from pydantic_core import PydanticCustomError
@@ -50,7 +50,17 @@ FilledText = Annotated[
     str, Field(min_length=1), AfterValidator(_storable), AfterValidator(_not_blank)
 ]
 
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+def _not_a_number(value: Any) -> Any:
+    """The document says an ISO 8601 string; pydantic would also take a number (Unix time)."""
+    if isinstance(value, int | float):
+        raise PydanticCustomError(
+            "datetime_type", "The date must be an ISO 8601 string, such as 2026-11-27T10:00:00Z."
+        )
+    return value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
 
 _WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 

@@ -36,9 +36,14 @@ from schemathesis.openapi.checks import (
     RejectedPositiveData,
     UndefinedContentType,
     UndefinedStatusCode,
+    UseAfterFree,
 )
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+    use_after_free,
+)
 
 from casedesk.config import Settings
 from casedesk.main import create_app
@@ -209,14 +214,29 @@ class Tally:
                     return None
             raise
 
+    @staticmethod
+    def deleted_stays_deleted_unless_restored(
+        ctx: Any, response: Response, case: schemathesis.Case[Any]
+    ) -> bool | None:
+        """Schemathesis's use-after-free check knows a deleted resource can come back only by a
+        creation at its path; a deleted case comes back by POST /api/cases/{id}/restore, which
+        the links offer right after DELETE. A read after such a restore is not a failure."""
+        try:
+            return use_after_free(ctx, response, case)
+        except UseAfterFree:
+            if _restored_after_its_delete(ctx, case):
+                return None
+            raise
+
     def validate(self, case: schemathesis.Case[Any], response: Response, **kwargs: Any) -> None:
         try:
             case.validate_response(
                 response,
-                excluded_checks=[positive_data_acceptance, negative_data_rejection],
+                excluded_checks=[positive_data_acceptance, negative_data_rejection, use_after_free],
                 additional_checks=[
                     self.positive_data_accepted_but_for_documented_rules,
                     self.negative_data_rejected_but_for_documented_answers,
+                    self.deleted_stays_deleted_unless_restored,
                 ],
                 **kwargs,
             )
@@ -229,6 +249,26 @@ class Tally:
 
     def report(self) -> str:
         return "\n\n".join(self.failures)
+
+
+def _restored_after_its_delete(ctx: Any, case: schemathesis.Case[Any]) -> bool:
+    """Whether the case this request reads was restored (2xx) after it was last deleted."""
+    case_id = (case.path_parameters or {}).get("id")
+    restored = False
+    for earlier in ctx.internals.find_all_cases():
+        if earlier.id == case.id:
+            break
+        if (earlier.path_parameters or {}).get("id") != case_id:
+            continue
+        answer = ctx.internals.find_response(case_id=earlier.id)
+        if answer is None or not 200 <= answer.status_code < 300:
+            continue
+        method = earlier.operation.method.lower()
+        if method == "delete":
+            restored = False
+        elif method == "post" and earlier.operation.path.endswith("/restore"):
+            restored = True
+    return restored
 
 
 @dataclass

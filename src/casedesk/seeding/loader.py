@@ -216,17 +216,21 @@ def _no_cases(connection: Connection) -> bool:
 
 def _secondary_indexes(connection: Connection) -> list[tuple[str, str]]:
     """(name, the statement that made it) of each index on cases and case_refs that no
-    constraint owns, as the database has them (whatever the migrations made)."""
+    constraint owns, as the database has them (whatever the migrations made), in the order
+    they were made. On SQLite the order matters: where two indexes cost the same, the planner
+    takes the one made first, and at 1M cases indexes rebuilt in name order turned the count
+    of live cases from a 50 ms partial-index scan into a 5 s table scan."""
     if connection.dialect.name == "postgresql":
         sql = (
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
             "AND tablename IN ('cases', 'case_refs') "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname"
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint) "
+            "ORDER BY indexname::regclass::oid"
         )
     else:
         sql = (
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-            "AND tbl_name IN ('cases', 'case_refs') AND sql IS NOT NULL ORDER BY name"
+            "AND tbl_name IN ('cases', 'case_refs') AND sql IS NOT NULL ORDER BY rowid"
         )
     return [(str(name), str(statement)) for name, statement in connection.exec_driver_sql(sql)]
 
