@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk.auth import service, tokens
+from casedesk.auth import repository, service, tokens
 from casedesk.auth.policy import Actor, Role, require
 from casedesk.auth.tokens import TokenClaims
 from casedesk.db import ReadSession, SearchSession
@@ -55,19 +55,21 @@ def searcher(role: Role) -> Callable[..., Awaitable[Actor]]:
 
 
 def fast_reader(role: Role) -> Callable[..., Awaitable[Actor]]:
-    """The actor for a read that needs no session at all (GET by id)."""
+    """The actor, read with the fast reader (no session): for every write, before its
+    transaction begins."""
 
     async def dependency(request: Request) -> Actor:
-        actor = await service.authenticate_fast(
-            request.app.state.fast_reader,
-            token=bearer_token(request),
-            key=request.app.state.signing_key,
-        )
-        note_actor(request.scope, client_id=actor.client_id, tenant_id=actor.tenant_id)
-        require(actor, role)
+        actor, _ = await authenticated_read(request, role, _actor_alone)
         return actor
 
     return dependency
+
+
+async def _actor_alone(reader: FastReader, claims: TokenClaims) -> tuple[Actor | None, None]:
+    actor = await repository.fetch_actor(
+        reader, client_id=claims.client_id, tenant_id=claims.tenant_id
+    )
+    return actor, None
 
 
 async def authenticated_read(
