@@ -10,6 +10,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casedesk.asgi import StatusWatch
 from casedesk.problems import request_trace, send_problem
 
 # Set in a request's scope just before its transaction commits: from then on the time limit
@@ -60,7 +61,6 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -71,17 +71,12 @@ class BodySizeLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = StatusWatch(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watched)
         except BodyTooLarge:
             # Read outside a route (by a middleware); inside one the problem handler answers.
-            if not started:
+            if not watched.status:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
@@ -211,16 +206,9 @@ class TimeLimit:
             watch = self.watch = _Watch(loop, self.tick)
         flight = _Flight(scope, receive, loop.time() + self.seconds)
         watch.add(task, flight)
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = StatusWatch(send)
         try:
-            await self.app(scope, flight.receive, tracking_send)
+            await self.app(scope, flight.receive, watched)
         except asyncio.CancelledError:
             if task not in watch.expired:
                 raise
@@ -231,7 +219,7 @@ class TimeLimit:
             if flight.abandoned:
                 scope[ABANDONED] = True
                 return  # nobody to answer: the client has gone
-            if started:
+            if watched.status:
                 raise TimeoutError(f"request cut off after {self.seconds:g} s") from None
             await send_problem(
                 send,

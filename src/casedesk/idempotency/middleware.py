@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casedesk.asgi import StatusWatch
 from casedesk.auth import service as auth_service
 from casedesk.auth import tokens
 from casedesk.auth.policy import Actor, Role
@@ -116,17 +117,11 @@ class IdempotencyKeys:
         """Run the route holding the claim. A 2xx answer is sent only after the work and its
         kept answer committed together; any other outcome changed nothing, so the key is freed."""
         scope[CLAIM] = claim
-        status = 0
-
-        async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        watched = StatusWatch(send)
         try:
             await self.app(scope, receive, watched)
         finally:
+            status = watched.status
             succeeded, kept = 200 <= status < 300, bool(scope.get(KEPT))
             if succeeded and not kept:
                 # The work committed but its answer was not kept: a retry will do it again.

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casedesk import problems
+from casedesk.asgi import StatusWatch
 from casedesk.auth import tokens
 from casedesk.config import RateLimits, Settings
 from casedesk.errors import NotAuthenticated
@@ -145,16 +146,9 @@ class RateLimit:
                 )
                 await _refuse(send, scope, decision.retry_after_seconds, detail, [])
                 return
-        status = 0
-
-        async def watching_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, watching_send)
-        if status == 401:
+        watched = StatusWatch(send)
+        await self.app(scope, receive, watched)
+        if watched.status == 401:
             now = self.clock()
             for key, bucket in throttles:
                 self.store.charge(key, bucket, now=now)

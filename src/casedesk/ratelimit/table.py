@@ -256,22 +256,12 @@ class SlotTable:
     def _slot(self, region: _Region, h: int, bucket: Bucket, now: int) -> int | None:
         """The key's slot, claimed (with a full bucket) when it has none; None when every slot
         of its window is in use."""
-        memory = self._memory
-        first_slot, slots, slot_size = region
-        first = h % slots
-        free = None
-        for probe in range(PROBES):
-            offset = first_slot + (first + probe) % slots * slot_size
-            key: int = _KEY.unpack_from(memory, offset)[0]
-            if key == h:
-                return offset
-            if free is None:
-                _, _, _, full, in_flight = _SLOT.unpack_from(memory, offset)
-                if key == 0 or (in_flight == 0 and now >= full):
-                    free = offset
-        if free is not None:
-            memory[free : free + slot_size] = bytes(slot_size)
-            _SLOT.pack_into(memory, free, h, bucket.capacity, now, now, 0)
+        found, free = self._find(region, h, now)
+        if found is not None or free is None:
+            return found
+        slot_size = region.slot_size
+        self._memory[free : free + slot_size] = bytes(slot_size)
+        _SLOT.pack_into(self._memory, free, h, bucket.capacity, now, now, 0)
         return free
 
     def _lookup(self, region: _Region, h: int) -> int | None:
