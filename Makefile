@@ -19,7 +19,8 @@ install: $(STAMP) ## build the environment (.venv/bin/casedesk)
 run: $(STAMP) ## migrate and serve the API on http://127.0.0.1:8000 (SQLite by default)
 	$(BIN)/casedesk serve
 
-test: $(STAMP) ## run the whole suite on SQLite and PostgreSQL
+test: $(STAMP) ## run the whole suite on SQLite and PostgreSQL (and in Chromium)
+	tools/ensure-chromium
 	$(BIN)/pytest
 
 bench: $(STAMP) ## wrk benchmark into docs/performance.md (ARGS="--cases 20000 --reuse")

@@ -21,6 +21,9 @@ from casedesk.main import create_app
 from casedesk.tenants import service as tenants_service
 from tests import databases
 
+# The browser fixtures (served, chromium, browser_page), for any test that asks for them.
+pytest_plugins = ["tests.browser.fixtures"]
+
 T = TypeVar("T")
 SECRET_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 
