@@ -6,12 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-import swagger_ui_bundle
 from fastapi import Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import Response
 from sqlalchemy.engine import make_url
 
 from casedesk import problems, sqlite_checkpoint
@@ -28,7 +25,8 @@ from casedesk.idempotency.middleware import install as install_idempotency
 from casedesk.limits import BodySizeLimit, TimeLimit
 from casedesk.observability import RequestLog
 from casedesk.ratelimit.middleware import install as install_rate_limits
-from casedesk.security import SecurityHeaders, add_cors, swagger_csp
+from casedesk.security import SecurityHeaders, add_cors
+from casedesk.swagger import routes as swagger
 from casedesk.wire import storable_parameters
 
 DESCRIPTION = """
@@ -75,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(batch_router)
     app.include_router(cases_router)
     app.include_router(scroll_router)
-    swagger_page = _add_docs(app)
+    swagger.install(app)
 
     @app.get("/health", tags=["Operations"], summary="Liveness: no auth, no database")
     async def health() -> Response:
@@ -91,8 +89,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestLog)
     app.add_middleware(
         SecurityHeaders,
-        swagger_path=SWAGGER_PATH,
-        swagger_csp=swagger_csp(swagger_page),
+        swagger_path=swagger.PAGE,
+        swagger_csp=swagger.CSP,
         hsts=settings.hsts,
     )
     return app
@@ -199,32 +197,6 @@ def _document_problems(operation: dict[str, Any]) -> None:
         content = response.get("content", {})
         if code[:1] in ("4", "5") and problems.PROBLEM_JSON in content:
             content.pop("application/json", None)
-
-
-SWAGGER_PATH = "/swagger"
-
-
-def _add_docs(app: FastAPI) -> str:
-    """Swagger UI at /swagger, served from the installed bundle so it works offline; returns
-    the page, rendered once (its Content-Security-Policy allows its inline script by hash)."""
-    app.mount(
-        "/swagger/assets",
-        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
-        name="swagger-assets",
-    )
-    page = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "",
-        title=app.title,
-        swagger_js_url="/swagger/assets/swagger-ui-bundle.js",
-        swagger_css_url="/swagger/assets/swagger-ui.css",
-        swagger_favicon_url="/swagger/assets/favicon-32x32.png",
-    ).body
-
-    @app.get(SWAGGER_PATH, include_in_schema=False)
-    async def swagger() -> HTMLResponse:
-        return HTMLResponse(page)
-
-    return bytes(page).decode()
 
 
 def app_from_env() -> FastAPI:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from collections.abc import Sequence
 
 from starlette.applications import Starlette
@@ -15,7 +12,6 @@ Headers = list[tuple[bytes, bytes]]
 
 # An API answer is data, never a page: it may load nothing and be framed by nobody.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CORS_REQUEST_HEADERS = (
@@ -35,20 +31,6 @@ CORS_EXPOSED_HEADERS = (
     "RateLimit-Reset",
     "Idempotent-Replayed",
 )
-
-
-def swagger_csp(html: str) -> str:
-    """Swagger UI's page runs its bundled script and the one inline script that starts it
-    (allowed by its hash, so no other inline script can run); its styles are set inline."""
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
-        for script in _INLINE_SCRIPT.findall(html)
-    )
-    return (
-        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )
 
 
 class SecurityHeaders:
