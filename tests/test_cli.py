@@ -19,11 +19,13 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from casedesk.cli import app
 from casedesk.observability import logging_config
 from tests.conftest import ApiUser
+from tests.databases import BACKENDS, POSTGRES_ADMIN_URL
 
 CASEDESK = Path(sys.executable).parent / "casedesk"
 
@@ -380,3 +382,141 @@ def test_serve_hands_uvicorn_its_limits_and_json_logging(
     assert handed["timeout_keep_alive"] == 5
     assert handed["log_level"] == "warning"
     assert handed["log_config"] == logging_config("WARNING")
+
+
+# A mistake in the setup gets one or two lines saying what to do, never a traceback.
+
+
+def unmigrated_sqlite(tmp_path: Path) -> str:
+    """A database file with no tables at all, as `sqlite3 new.db` leaves it."""
+    (tmp_path / "unmigrated.db").touch()
+    return f"sqlite:///{tmp_path / 'unmigrated.db'}"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param(["users", "list"], "", id="users-list"),
+        pytest.param(
+            ["users", "create", "Shop", "--role", "CaseRead"], "ClientSecret:", id="create"
+        ),
+        pytest.param(["tenants", "create", "acme"], "Created tenant acme.", id="tenants-create"),
+    ],
+)
+def test_a_command_on_an_unmigrated_database_migrates_it_first(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    url = unmigrated_sqlite(tmp_path)
+    result = CliRunner().invoke(app, args, env={"CASEDESK_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert says in result.stdout
+
+
+def test_deactivating_on_an_unmigrated_database_says_the_user_is_unknown(tmp_path: Path) -> None:
+    url = unmigrated_sqlite(tmp_path)
+    result = CliRunner().invoke(
+        app, ["users", "deactivate", "no-such-client"], env={"CASEDESK_DATABASE_URL": url}
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == "error: No API user has ClientId 'no-such-client'."
+
+
+def closed_postgres_port() -> str:
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/casedesk"
+
+
+def missing_postgres_database() -> str:
+    url = make_url(POSTGRES_ADMIN_URL).set(database="casedesk_no_such_database")
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    url: Callable[[Path], str]
+    says: str
+    advice: str
+
+
+CLOSED_PORT = Mistake(
+    lambda _: closed_postgres_port(), "Connection refused", "Check that PostgreSQL is running"
+)
+MISTAKES = {
+    "postgresql-unreachable": CLOSED_PORT,
+    "sqlite-directory-missing": Mistake(
+        lambda tmp: f"sqlite:///{tmp / 'no-such-directory' / 'casedesk.db'}",
+        "unable to open database file",
+        "no-such-directory' exists and is writable",
+    ),
+    "port-not-a-number": Mistake(
+        lambda _: "postgresql://postgres@127.0.0.1:notaport/casedesk",
+        "is not a database URL",
+        "use sqlite:/// or postgresql://",
+    ),
+    "unmigrated-for-db-check": Mistake(
+        unmigrated_sqlite, "schema revision none", "run `casedesk db upgrade` first"
+    ),
+}
+if "postgresql" in BACKENDS:
+    MISTAKES["postgresql-database-missing"] = Mistake(
+        lambda _: missing_postgres_database(),
+        'database "casedesk_no_such_database" does not exist',
+        "Create it first",
+    )
+COMMANDS = {
+    "serve": ["serve"],
+    "db-upgrade": ["db", "upgrade"],
+    "db-check": ["db", "check"],
+    "users-list": ["users", "list"],
+    "users-create": ["users", "create", "Shop", "--role", "CaseRead"],
+    "users-deactivate": ["users", "deactivate", "no-such-client"],
+    "tenants-create": ["tenants", "create", "acme"],
+    "seed": ["seed", "--cases", "10"],
+}
+# db check is the one command that changes nothing: it leaves an unmigrated database as it
+# is, and looks for an SQLite file without creating one (that message: tests/test_integrity.py).
+FOR_DB_CHECK_ONLY = {"unmigrated-for-db-check"}
+NOT_FOR_DB_CHECK = {"sqlite-directory-missing"}
+CASES = [
+    pytest.param(mistake, command, id=f"{command_name}-{mistake_name}")
+    for mistake_name, mistake in MISTAKES.items()
+    for command_name, command in COMMANDS.items()
+    if mistake_name not in (NOT_FOR_DB_CHECK if command_name == "db-check" else FOR_DB_CHECK_ONLY)
+]
+
+
+def run_casedesk(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEDESK_")}
+    env["CASEDESK_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [str(CASEDESK), *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(("mistake", "command"), CASES)
+def test_a_database_that_cannot_be_used_gets_two_lines_and_exit_code_2(
+    tmp_path: Path, mistake: Mistake, command: list[str]
+) -> None:
+    result = CliRunner().invoke(app, command, env={"CASEDESK_DATABASE_URL": mistake.url(tmp_path)})
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2, result.stderr
+    assert lines[0].startswith("error: ")
+    assert mistake.says in result.stderr
+    assert mistake.advice in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param(["db", "upgrade"], id="db-upgrade"), pytest.param(["serve"], id="serve")],
+)
+def test_a_real_process_prints_no_traceback_and_no_password(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = closed_postgres_port().replace("postgres@", "postgres:hunter2-password@")
+    finished = run_casedesk(command, url)
+    assert finished.returncode == 2, finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 2, finished.stderr
+    assert "Connection refused" in finished.stderr
+    assert "hunter2-password" not in finished.stderr

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casedesk import migrate, sqlite_checkpoint
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
-from casedesk.config import ConfigError, Settings
+from casedesk.cli_boundary import GuardedGroup
+from casedesk.config import Settings
 from casedesk.db import Database, backend_of
 from casedesk.errors import DomainError
 from casedesk.observability import logging_config
@@ -35,7 +36,9 @@ from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
 
 app = typer.Typer(
-    help="casedesk: case management that speaks the Omnium Cases API.", no_args_is_help=True
+    cls=GuardedGroup,
+    help="casedesk: case management that speaks the Omnium Cases API.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="API users (client id + secret).", no_args_is_help=True)
@@ -51,12 +54,12 @@ KEEP_ALIVE_SECONDS = 5
 BACKLOG = 2048
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as error:
-        typer.secho(f"error: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+def _migrated() -> Settings:
+    """The settings, with the database brought to the latest schema first: every command
+    that uses the database does this, as `serve` always has."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    return settings
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -84,8 +87,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Apply pending migrations, then serve the API."""
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
+    settings = _migrated()
     if backend_of(settings.database_url) == "sqlite":
         sqlite_checkpoint.truncate(make_url(settings.database_url).database or "")
     owner = _in_transaction(settings, auth_service.bootstrap_owner)
@@ -124,7 +126,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    migrate.upgrade(_settings().database_url)
+    _migrated()
     typer.echo("Database is at the latest schema.")
 
 
@@ -134,7 +136,7 @@ def db_check() -> None:
     from casedesk import integrity
 
     try:
-        report = integrity.check(_settings().database_url)
+        report = integrity.check(Settings.from_env().database_url)
     except DomainError as error:
         typer.secho(f"error: {error.detail}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -181,7 +183,7 @@ def users_create(
             session, name=name, roles=role, markets=market or [], tenant=tenant
         )
 
-    user = _in_transaction(_settings(), work)
+    user = _in_transaction(_migrated(), work)
     if as_json:
         typer.echo(
             json.dumps(
@@ -212,7 +214,7 @@ def users_list() -> None:
             for u in await users_repository.list_users(session)
         ]
 
-    for client_id, name, tenant, roles, active in _in_transaction(_settings(), work):
+    for client_id, name, tenant, roles, active in _in_transaction(_migrated(), work):
         state = "active" if active else "deactivated"
         typer.echo(f"{client_id}  {name}  tenant={tenant}  roles=[{roles}]  {state}")
 
@@ -226,7 +228,7 @@ def users_deactivate(
     async def work(session: AsyncSession) -> None:
         await auth_service.deactivate_user(session, client_id=client_id)
 
-    _in_transaction(_settings(), work)
+    _in_transaction(_migrated(), work)
     typer.echo(f"Deactivated {client_id}.")
 
 
@@ -237,7 +239,7 @@ def tenants_create(name: Annotated[str, typer.Argument(help="The tenant's name."
     async def work(session: AsyncSession) -> str:
         return (await tenants_service.create_tenant(session, name=name)).name
 
-    typer.echo(f"Created tenant {_in_transaction(_settings(), work)}.")
+    typer.echo(f"Created tenant {_in_transaction(_migrated(), work)}.")
 
 
 @app.command()
@@ -249,8 +251,7 @@ def seed(
     """Load realistic, deterministic cases straight into the database (for demos and benchmarks)."""
     from casedesk.seeding import loader
 
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
+    settings = _migrated()
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description:<8}"),

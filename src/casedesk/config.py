@@ -110,7 +110,7 @@ def database_backend(url: str) -> str:
     """'sqlite' or 'postgresql'; anything else is refused."""
     try:
         name = make_url(url).get_backend_name()
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(
             f"{url!r} is not a database URL: use sqlite:/// or postgresql://"
         ) from None
