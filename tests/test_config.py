@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from casedesk.cli import app
@@ -14,6 +17,10 @@ from casedesk.config import (
     ConfigError,
     Settings,
 )
+from casedesk.main import app_from_env
+
+LONG_ENOUGH = "k" * 32
+OLD_LONG_ENOUGH = "o" * 32
 
 
 def test_defaults_without_any_environment() -> None:
@@ -41,14 +48,16 @@ def test_every_setting_is_read() -> None:
     settings = Settings.from_env(
         {
             "CASEDESK_DATABASE_URL": "postgresql://casedesk@db/casedesk",
-            "CASEDESK_SECRET_KEY": "a-key",
+            "CASEDESK_SECRET_KEY": LONG_ENOUGH,
+            "CASEDESK_PREVIOUS_SECRET_KEY": OLD_LONG_ENOUGH,
             "CASEDESK_TOKEN_LIFETIME_SECONDS": "3600",
             "CASEDESK_MAX_BODY_BYTES": "1024",
         }
     )
     assert settings == Settings(
         database_url="postgresql://casedesk@db/casedesk",
-        secret_key="a-key",
+        secret_key=LONG_ENOUGH,
+        previous_secret_key=OLD_LONG_ENOUGH,
         token_lifetime_seconds=3600,
         max_body_bytes=1024,
     )
@@ -109,6 +118,59 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_2() -> None:
     assert result.exit_code == 2
     assert "CASEDESK_TOKEN_LIFETIME_SECONDS must be a whole number, got 'ten days'" in result.output
     assert "Traceback" not in result.output
+
+
+# The signing key.
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("k" * 31, id="31-ascii"),
+        pytest.param("secret", id="a-word"),
+        # 16 characters but 31 bytes: the length that counts is HMAC's, in UTF-8 bytes.
+        pytest.param("é" * 15 + "k", id="16-characters-31-bytes"),
+    ],
+)
+@pytest.mark.parametrize("name", ["CASEDESK_SECRET_KEY", "CASEDESK_PREVIOUS_SECRET_KEY"])
+def test_a_signing_key_under_32_bytes_is_refused(name: str, key: str) -> None:
+    env = {"CASEDESK_SECRET_KEY": LONG_ENOUGH, name: key}
+    with pytest.raises(ConfigError, match=rf"{name} is 31 bytes long|{name} is 6 bytes long"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("key", ["k" * 32, "é" * 16])
+def test_a_signing_key_of_32_bytes_is_accepted(key: str) -> None:
+    assert Settings.from_env({"CASEDESK_SECRET_KEY": key}).secret_key == key
+
+
+def test_settings_built_in_code_refuse_a_short_key_too() -> None:
+    with pytest.raises(ConfigError, match="at least 32"):
+        Settings(secret_key="short")
+
+
+def test_app_creation_refuses_a_short_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEDESK_SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="CASEDESK_SECRET_KEY is 5 bytes long"):
+        app_from_env()
+
+
+def test_a_previous_key_without_a_current_one_is_refused() -> None:
+    with pytest.raises(ConfigError, match="CASEDESK_PREVIOUS_SECRET_KEY is set without"):
+        Settings.from_env({"CASEDESK_PREVIOUS_SECRET_KEY": OLD_LONG_ENOUGH})
+
+
+def test_serve_refuses_a_short_key_in_one_line_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("served with a short key"))
+    env = {"CASEDESK_SECRET_KEY": "short", "CASEDESK_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        "error: CASEDESK_SECRET_KEY is 5 bytes long; a signing key needs at least 32 "
+        "(make one with: openssl rand -base64 48)"
+    )
 
 
 # Logging, the time limit, connections, CORS, HSTS.

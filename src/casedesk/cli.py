@@ -1,4 +1,4 @@
-"""The command line: `casedesk serve`, `db upgrade`, `users …`, `tenants …`."""
+"""The command line: `casedesk serve`, `db upgrade`, `users …`, `tenants …`, `keys rotate`."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk import migrate, sqlite_checkpoint
+from casedesk import clock, migrate, sqlite_checkpoint
+from casedesk.auth import keys
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
 from casedesk.cli_boundary import GuardedGroup
-from casedesk.config import Settings
+from casedesk.config import MAX_TOKEN_LIFETIME_SECONDS, Settings
 from casedesk.db import Database, backend_of
 from casedesk.errors import DomainError
 from casedesk.observability import logging_config
@@ -43,9 +44,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="API users (client id + secret).", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key that signs access tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 # Idle keep-alive connections are closed after this long; the pending-connection queue is
@@ -240,6 +243,48 @@ def tenants_create(name: Annotated[str, typer.Argument(help="The tenant's name."
         return (await tenants_service.create_tenant(session, name=name)).name
 
     typer.echo(f"Created tenant {_in_transaction(_migrated(), work)}.")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    grace_seconds: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_TOKEN_LIFETIME_SECONDS,
+            help=(
+                "How long tokens signed with the old key stay valid. "
+                "Default: the token lifetime, so every token issued so far lives out its life."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Sign tokens with a new stored key from the next start of `casedesk serve` on."""
+    settings = _migrated()
+    if settings.secret_key:
+        typer.secho(
+            "error: CASEDESK_SECRET_KEY is set, so the key in the database is not used.",
+            fg="red",
+            err=True,
+        )
+        typer.echo(
+            "To rotate it: move its value to CASEDESK_PREVIOUS_SECRET_KEY, set a new "
+            "CASEDESK_SECRET_KEY, restart, and unset CASEDESK_PREVIOUS_SECRET_KEY once the "
+            "token lifetime has passed (docs/operations.md).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    grace = settings.token_lifetime_seconds if grace_seconds is None else grace_seconds
+
+    async def work(session: AsyncSession) -> str | None:
+        return clock.format_utc(await keys.rotate(session, grace_seconds=grace))
+
+    until = _in_transaction(settings, work)
+    if until is None:
+        typer.echo("There was no signing key yet: generated one.")
+        return
+    typer.echo("Rotated the signing key. Restart `casedesk serve` to sign tokens with the new one.")
+    typer.echo(f"Tokens signed with the old key are accepted until {until}.")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, datetime
 
 
@@ -15,6 +16,11 @@ def to_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Whole seconds since 1970 of a UTC moment, naive or aware (as JWT claims count time)."""
+    return calendar.timegm(moment.utctimetuple())
 
 
 def format_utc(moment: datetime | None) -> str | None:

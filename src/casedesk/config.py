@@ -12,6 +12,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///casedesk.db"
 DEFAULT_TOKEN_LIFETIME_SECONDS = 864_000
+# HS256's key should be at least as long as its 256-bit hash (RFC 7518, 3.2).
+MIN_SECRET_KEY_BYTES = 32
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 # Ten years: beyond that an expiry is a typo, and far enough out it overflows a datetime.
 MAX_TOKEN_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
@@ -55,6 +57,8 @@ class RateLimits:
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
+    # Still accepted for verifying tokens, for as long as it is set (docs/operations.md).
+    previous_secret_key: str | None = None
     token_lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     idempotency_key_lifetime_seconds: int = DEFAULT_IDEMPOTENCY_KEY_LIFETIME_SECONDS
@@ -65,12 +69,23 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     hsts: str | None = None
 
+    def __post_init__(self) -> None:
+        """No Settings holds a key too short to sign with, however it was built."""
+        _check_secret_key("CASEDESK_SECRET_KEY", self.secret_key)
+        _check_secret_key("CASEDESK_PREVIOUS_SECRET_KEY", self.previous_secret_key)
+        if self.previous_secret_key and not self.secret_key:
+            raise ConfigError(
+                "CASEDESK_PREVIOUS_SECRET_KEY is set without CASEDESK_SECRET_KEY: set both, "
+                "or neither to use the key kept in the database"
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=_database_url(env.get("CASEDESK_DATABASE_URL") or DEFAULT_DATABASE_URL),
             secret_key=env.get("CASEDESK_SECRET_KEY") or None,
+            previous_secret_key=env.get("CASEDESK_PREVIOUS_SECRET_KEY") or None,
             token_lifetime_seconds=_positive_int(
                 env,
                 "CASEDESK_TOKEN_LIFETIME_SECONDS",
@@ -122,6 +137,14 @@ def database_backend(url: str) -> str:
 def _database_url(url: str) -> str:
     database_backend(url)
     return url
+
+
+def _check_secret_key(name: str, key: str | None) -> None:
+    if key is not None and len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"{name} is {len(key.encode())} bytes long; a signing key needs at least "
+            f"{MIN_SECRET_KEY_BYTES} (make one with: openssl rand -base64 48)"
+        )
 
 
 def _positive_int(

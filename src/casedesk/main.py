@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.engine import make_url
 
 from casedesk import problems, sqlite_checkpoint
-from casedesk.auth import service as auth_service
+from casedesk.auth import keys
 from casedesk.auth.routes import router as auth_router
 from casedesk.case_settings.routes import router as settings_router
 from casedesk.cases.batch_routes import router as batch_router
@@ -44,8 +44,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database.connect(settings.database_url)
         async with db.writers() as session, session.begin():
-            app.state.signing_key = await auth_service.signing_key(
-                session, configured=settings.secret_key
+            app.state.signing_keys = await keys.load(
+                session, configured=settings.secret_key, previous=settings.previous_secret_key
             )
         app.state.db = db
         app.state.fast_reader = fast_reader(settings.database_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from casedesk.errors import NotAuthenticated
 
 KEY = "test-signing-key-that-is-long-enough-for-hs256"
 OTHER_KEY = "another-signing-key-that-is-long-enough-too"
+KEYS = tokens.SigningKeys(KEY)
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 TEN_DAYS = 864_000
 
@@ -54,7 +56,7 @@ def hand_signed(header: dict[str, Any], claims: dict[str, Any], digest: str = "s
 
 
 def test_an_issued_token_verifies_to_its_client_and_tenant() -> None:
-    claims = tokens.verify(KEY, fresh_token(client_id="client-7", tenant_id=3))
+    claims = tokens.verify(KEYS, fresh_token(client_id="client-7", tenant_id=3))
     assert (claims.client_id, claims.tenant_id) == ("client-7", 3)
 
 
@@ -80,7 +82,7 @@ def test_two_tokens_issued_at_once_differ() -> None:
 
 def test_an_expired_token_is_refused_as_expired() -> None:
     with pytest.raises(NotAuthenticated, match="expired"):
-        tokens.verify(KEY, fresh_token(now=LONG_AGO))
+        tokens.verify(KEYS, fresh_token(now=LONG_AGO))
 
 
 @pytest.mark.parametrize(
@@ -99,19 +101,19 @@ def test_an_expired_token_is_refused_as_expired() -> None:
 )
 def test_a_forged_or_malformed_token_is_refused(token: str) -> None:
     with pytest.raises(NotAuthenticated, match="not valid"):
-        tokens.verify(KEY, token)
+        tokens.verify(KEYS, token)
 
 
 def test_a_token_whose_payload_was_edited_is_refused() -> None:
     header, _, signature = fresh_token(tenant_id=1).split(".")
     edited = _b64(json.dumps(live_claims(tid=2)).encode())
     with pytest.raises(NotAuthenticated, match="not valid"):
-        tokens.verify(KEY, f"{header}.{edited}.{signature}")
+        tokens.verify(KEYS, f"{header}.{edited}.{signature}")
 
 
 def test_a_correctly_signed_hand_built_token_is_accepted() -> None:
     """The forgery tests above fail for the reason they name, not for how they are built."""
-    claims = tokens.verify(KEY, hand_signed({"alg": "HS256", "typ": "JWT"}, live_claims()))
+    claims = tokens.verify(KEYS, hand_signed({"alg": "HS256", "typ": "JWT"}, live_claims()))
     assert claims.client_id == "client-1"
 
 
@@ -119,7 +121,7 @@ def test_a_correctly_signed_hand_built_token_is_accepted() -> None:
 def test_a_token_missing_a_required_claim_is_refused(missing: str) -> None:
     token = jwt.encode(live_claims(**{missing: None}), KEY, algorithm="HS256")
     with pytest.raises(NotAuthenticated, match="not valid"):
-        tokens.verify(KEY, token)
+        tokens.verify(KEYS, token)
 
 
 @pytest.mark.parametrize(
@@ -134,11 +136,51 @@ def test_a_token_missing_a_required_claim_is_refused(missing: str) -> None:
 def test_a_token_with_claims_of_the_wrong_type_is_refused(changes: dict[str, Any]) -> None:
     token = hand_signed({"alg": "HS256", "typ": "JWT"}, live_claims(**changes))
     with pytest.raises(NotAuthenticated, match="not valid"):
-        tokens.verify(KEY, token)
+        tokens.verify(KEYS, token)
 
 
 def test_a_token_issued_in_the_future_is_refused() -> None:
     issued = int(datetime.now(UTC).timestamp()) + 3600
     token = jwt.encode(live_claims(iat=issued, exp=issued + 3600), KEY, algorithm="HS256")
     with pytest.raises(NotAuthenticated, match="not valid"):
-        tokens.verify(KEY, token)
+        tokens.verify(KEYS, token)
+
+
+# After a rotation: the new key signs, the old one verifies until its grace ends.
+
+# An hour from now: tokens issued now (ten days long) are still live when it ends.
+GRACE_ENDS = time.time() + 3600
+ROTATED = tokens.SigningKeys(OTHER_KEY, (tokens.RetiringKey(KEY, until=GRACE_ENDS),))
+
+
+def test_a_token_of_the_retiring_key_verifies_until_its_grace_ends_even_once_cached() -> None:
+    token = fresh_token()
+    during = tokens.verify(ROTATED, token, now=lambda: GRACE_ENDS - 1)
+    assert during.client_id == "client-1"
+    with pytest.raises(NotAuthenticated, match="retired key"):
+        tokens.verify(ROTATED, token, now=lambda: GRACE_ENDS)
+
+
+def test_a_token_of_the_new_key_verifies_after_the_old_keys_grace() -> None:
+    token = tokens.issue(
+        ROTATED.current, client_id="client-2", tenant_id=1, now=clock.now(), lifetime_seconds=60
+    )
+    assert tokens.verify(ROTATED, token, now=lambda: time.time() + 30).client_id == "client-2"
+
+
+def test_a_token_of_neither_key_is_refused() -> None:
+    token = jwt.encode(
+        live_claims(), "a-third-key-that-is-long-enough-for-hs256", algorithm="HS256"
+    )
+    with pytest.raises(NotAuthenticated, match="not valid"):
+        tokens.verify(ROTATED, token)
+
+
+def test_an_expired_token_of_the_retiring_key_is_refused_as_expired() -> None:
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.verify(ROTATED, fresh_token(now=LONG_AGO))
+
+
+def test_a_forged_header_is_refused_with_the_retiring_key_too() -> None:
+    with pytest.raises(NotAuthenticated, match="not valid"):
+        tokens.verify(ROTATED, hand_signed({"alg": "HS512"}, live_claims(), "sha512"))

@@ -15,6 +15,7 @@ from casedesk.ratelimit.bucket import NS
 from casedesk.ratelimit.middleware import RateLimit
 
 KEY = "test-signing-key-that-is-long-enough-for-hs256"
+KEYS = tokens.SigningKeys(KEY)
 
 
 def token(client_id: str) -> str:
@@ -89,7 +90,7 @@ async def call(app: RateLimit, bearer: str) -> tuple[int, dict[bytes, bytes]]:
 
 
 def limiter(app: ASGIApp, limits: RateLimits, clock: Clock | None = None) -> RateLimit:
-    return RateLimit(app, limits=limits, signing_key=lambda: KEY, clock=clock or Clock())
+    return RateLimit(app, limits=limits, signing_keys=lambda: KEYS, clock=clock or Clock())
 
 
 def test_past_the_concurrent_limit_a_request_is_refused_until_one_finishes() -> None:

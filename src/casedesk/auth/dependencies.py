@@ -33,7 +33,7 @@ def bearer_token(request: Request) -> str:
 
 async def _actor(request: Request, session: AsyncSession, role: Role) -> Actor:
     actor = await service.authenticate(
-        session, token=bearer_token(request), key=request.app.state.signing_key
+        session, token=bearer_token(request), keys=request.app.state.signing_keys
     )
     note_actor(request.scope, client_id=actor.client_id, tenant_id=actor.tenant_id)
     require(actor, role)
@@ -79,7 +79,7 @@ async def authenticated_read(
 ) -> tuple[Actor, T]:
     """fast_reader's checks around a `read` that fetches the acting user together with what
     the request asks for (one statement, see cases.repository.fetch_view_as)."""
-    claims = tokens.verify(request.app.state.signing_key, bearer_token(request))
+    claims = tokens.verify(request.app.state.signing_keys, bearer_token(request))
     actor, value = await read(request.app.state.fast_reader, claims)
     if actor is None:
         raise NotAuthenticated(service.USER_GONE)

@@ -21,9 +21,11 @@ class ApiUserRow(Base):
 
 
 class InstanceSecretRow(Base):
-    """Secrets generated on first start, so that tokens survive restarts."""
+    """Secrets generated on first start, so that tokens survive restarts; a signing key
+    replaced by a rotation is kept until its grace period ends (`retires_at`)."""
 
     __tablename__ = "instance_secrets"
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+    retires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

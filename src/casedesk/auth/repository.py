@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +60,48 @@ async def get_or_create_secret(session: AsyncSession, name: str, candidate: str)
         select(InstanceSecretRow.value).where(InstanceSecretRow.name == name)
     )
     return str(result.scalar_one())
+
+
+async def lock_secret(session: AsyncSession, name: str) -> str | None:
+    """The stored secret called `name`, locked until the transaction ends (PostgreSQL; a
+    SQLite write transaction holds the whole database already)."""
+    result = await session.execute(
+        select(InstanceSecretRow.value).where(InstanceSecretRow.name == name).with_for_update()
+    )
+    value = result.scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+async def replace_secret(session: AsyncSession, name: str, value: str) -> None:
+    await session.execute(
+        update(InstanceSecretRow).where(InstanceSecretRow.name == name).values(value=value)
+    )
+
+
+async def add_retiring_secret(
+    session: AsyncSession, name: str, value: str, *, retires_at: datetime
+) -> None:
+    session.add(InstanceSecretRow(name=name, value=value, retires_at=retires_at))
+    await session.flush()
+
+
+async def retiring_secrets(
+    session: AsyncSession, prefix: str, *, after: datetime
+) -> list[tuple[str, datetime]]:
+    """The secrets named `prefix…` still in their grace period after `after`, newest first."""
+    result = await session.execute(
+        select(InstanceSecretRow.value, InstanceSecretRow.retires_at)
+        .where(
+            InstanceSecretRow.name.startswith(prefix, autoescape=True),
+            InstanceSecretRow.retires_at > after,
+        )
+        .order_by(InstanceSecretRow.retires_at.desc())
+    )
+    return [(str(value), until) for value, until in result if until is not None]
+
+
+async def delete_retired_secrets(session: AsyncSession, *, before: datetime) -> None:
+    await session.execute(delete(InstanceSecretRow).where(InstanceSecretRow.retires_at <= before))
 
 
 # The acting user on the driver: its columns, and the condition on api_users (alias u).

@@ -53,7 +53,7 @@ async def token(
         session,
         client_id=client_id,
         client_secret=client_secret,
-        key=request.app.state.signing_key,
+        key=request.app.state.signing_keys.current,
         lifetime_seconds=lifetime,
     )
     if return_as_json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -13,12 +12,12 @@ from casedesk import clock
 from casedesk.auth import passwords, repository, tokens
 from casedesk.auth.models import ApiUserRow
 from casedesk.auth.policy import ALL_MARKETS, MARKET_ROLE_PREFIX, Actor, Role, is_valid_role
+from casedesk.auth.tokens import SigningKeys
 from casedesk.errors import InvalidInput, NotAuthenticated, NotFound
 from casedesk.fastread import FastReader
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
 
-SIGNING_KEY = "jwt-signing-key"
 OWNER_NAME = "owner"
 
 
@@ -85,13 +84,6 @@ async def bootstrap_owner(session: AsyncSession) -> NewUser | None:
     )
 
 
-async def signing_key(session: AsyncSession, *, configured: str | None) -> str:
-    """The configured key, or one generated on first start and kept in the database."""
-    if configured:
-        return configured
-    return await repository.get_or_create_secret(session, SIGNING_KEY, secrets.token_urlsafe(48))
-
-
 async def issue_token(
     session: AsyncSession, *, client_id: str, client_secret: str, key: str, lifetime_seconds: int
 ) -> str:
@@ -113,9 +105,9 @@ async def issue_token(
 USER_GONE = "The access token's user is unknown or deactivated."
 
 
-async def authenticate_fast(reader: FastReader, *, token: str, key: str) -> Actor:
+async def authenticate_fast(reader: FastReader, *, token: str, keys: SigningKeys) -> Actor:
     """authenticate, read straight on the driver for the hottest endpoints."""
-    claims = tokens.verify(key, token)
+    claims = tokens.verify(keys, token)
     actor = await repository.fetch_actor(
         reader, client_id=claims.client_id, tenant_id=claims.tenant_id
     )
@@ -124,9 +116,9 @@ async def authenticate_fast(reader: FastReader, *, token: str, key: str) -> Acto
     return actor
 
 
-async def authenticate(session: AsyncSession, *, token: str, key: str) -> Actor:
+async def authenticate(session: AsyncSession, *, token: str, keys: SigningKeys) -> Actor:
     """The active user a token speaks for; a deactivated user is refused even with a live token."""
-    claims = tokens.verify(key, token)
+    claims = tokens.verify(keys, token)
     actor = await repository.get_actor(
         session, client_id=claims.client_id, tenant_id=claims.tenant_id
     )

@@ -155,7 +155,7 @@ async def _actor(application: FastAPI, headers: Headers) -> Actor | None:
         return await auth_service.authenticate_fast(
             application.state.fast_reader,
             token=token,
-            key=application.state.signing_key,
+            keys=application.state.signing_keys,
         )
     except DomainError:
         return None

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from casedesk import problems
 from casedesk.asgi import StatusWatch
 from casedesk.auth import tokens
+from casedesk.auth.tokens import SigningKeys
 from casedesk.config import RateLimits, Settings
 from casedesk.errors import NotAuthenticated
 from casedesk.ratelimit.bucket import Bucket, Decision
@@ -37,7 +38,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     limits = settings.rate_limits
     if not limits.enabled:
         return
-    app.add_middleware(RateLimit, limits=limits, signing_key=lambda: app.state.signing_key)
+    app.add_middleware(RateLimit, limits=limits, signing_keys=lambda: app.state.signing_keys)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -57,14 +58,14 @@ class RateLimit:
         app: ASGIApp,
         *,
         limits: RateLimits,
-        signing_key: Callable[[], str],
+        signing_keys: Callable[[], SigningKeys],
         store: Store | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
     ) -> None:
         self.app = app
         self.store = open_store(limits) if store is None else store
         self.clock = clock
-        self.signing_key = signing_key
+        self.signing_keys = signing_keys
         self.concurrent = limits.concurrent
         self.per_user = Bucket(limits.burst, limits.refill, limits.refill_seconds)
         self.per_client_failures = Bucket(limits.token_failures, 1, limits.token_failure_seconds)
@@ -110,7 +111,7 @@ class RateLimit:
                 if token is None:
                     return None
                 try:
-                    return tokens.verify(self.signing_key(), token).client_id
+                    return tokens.verify(self.signing_keys(), token).client_id
                 except NotAuthenticated:
                     return None
         return None
