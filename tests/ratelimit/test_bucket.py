@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casedesk.ratelimit.bucket import NS, Bucket, decision, full_at, refilled, take
+from casedesk.ratelimit.bucket import (
+    NS,
+    Bucket,
+    decision,
+    full_at,
+    give_back,
+    refilled,
+    take,
+)
 
 OMNIUM = Bucket(burst=12_000, refill=1_000, refill_seconds=10)
 
@@ -67,6 +75,18 @@ def test_a_level_below_zero_waits_longer() -> None:
     answer = decision(slow, -2 * slow.unit, admitted=False)
     assert answer.remaining == 0
     assert answer.retry_after_seconds == 90
+
+
+def test_a_token_given_back_is_there_again() -> None:
+    slow = Bucket(burst=10, refill=1, refill_seconds=30)
+    _, level, at = take(slow, slow.capacity, 0, 0)
+    assert give_back(slow, level, at, 0) == (slow.capacity, 0)
+
+
+def test_a_token_given_back_never_overfills_the_bucket() -> None:
+    slow = Bucket(burst=10, refill=1, refill_seconds=30)
+    _, level, at = take(slow, slow.capacity, 0, 0)
+    assert give_back(slow, level, at, 30 * NS) == (slow.capacity, 30 * NS)
 
 
 buckets = st.builds(

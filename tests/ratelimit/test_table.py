@@ -86,13 +86,24 @@ def test_keys_are_limited_apart(table: SlotTable) -> None:
     assert table.acquire("bob", BUCKET, concurrent=100, now=0).remaining == 4
 
 
-def test_check_takes_nothing_and_charge_goes_below_zero(table: SlotTable) -> None:
-    assert table.check("alice", BUCKET, now=0).remaining == 5
-    for _ in range(7):
-        table.charge("alice", BUCKET, now=0)
-    refused = table.check("alice", BUCKET, now=0)
-    assert not refused.admitted
-    assert refused.retry_after_seconds == 3 * 60
+def test_reservations_are_refused_once_the_bucket_is_empty(table: SlotTable) -> None:
+    answers = [table.reserve("alice", FAILURES, now=0) for _ in range(4)]
+    assert [a.admitted for a in answers] == [True, True, True, False]
+    assert answers[-1].retry_after_seconds == 3600
+    assert table.reserve("alice", FAILURES, now=3600 * NS).admitted
+
+
+def test_a_refund_gives_the_reservation_back(table: SlotTable) -> None:
+    for _ in range(3):
+        table.reserve("alice", FAILURES, now=0)
+    table.refund("alice", FAILURES, now=0)
+    assert table.reserve("alice", FAILURES, now=0).admitted
+    assert not table.reserve("alice", FAILURES, now=0).admitted
+
+
+def test_a_refund_for_a_key_without_a_slot_changes_nothing(table: SlotTable) -> None:
+    table.refund("alice", FAILURES, now=0)
+    assert table.reserve("alice", FAILURES, now=0).remaining == 2
 
 
 def test_two_processes_mapping_one_file_share_the_limits(path: Path, table: SlotTable) -> None:
@@ -142,31 +153,50 @@ def test_failed_token_requests_never_take_a_users_slot(tmp_path: Path) -> None:
     tiny = SlotTable.open(tmp_path / "tiny")
     try:
         for guess in range(64):
-            tiny.charge(f"token:guess-{guess}\x00192.0.2.7", FAILURES, now=0)
+            tiny.reserve(f"token:guess-{guess}\x00192.0.2.7", FAILURES, now=0)
         answers = [tiny.acquire("alice", BUCKET, concurrent=100, now=0) for _ in range(6)]
         assert [a.admitted for a in answers] == [True] * 5 + [False]
     finally:
         tiny.close()
 
 
-def test_with_no_room_to_count_failures_token_requests_are_refused(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def tiny(tmp_path: Path) -> Iterator[SlotTable]:
+    """16 failure slots: every key's window is the whole region."""
     create_file(tmp_path / "tiny", slots=16, failure_slots=16, workers=1)
-    tiny = SlotTable.open(tmp_path / "tiny")
-    try:
-        for guess in range(16):
-            tiny.charge(f"token:guess-{guess}\x00192.0.2.7", FAILURES, now=0)
-        with caplog.at_level(logging.WARNING, logger="casedesk"):
-            refused = tiny.check("token:alice\x00198.51.100.1", FAILURES, now=0)
-        assert not refused.admitted
-        assert refused.retry_after_seconds == 3600
-        assert not tiny.charge("token:alice\x00198.51.100.1", FAILURES, now=0).admitted
-        assert "token requests without a slot are refused" in caplog.text
-        # An hour later the guesses' buckets are full again, and their slots free.
-        assert tiny.check("token:alice\x00198.51.100.1", FAILURES, now=3600 * NS).admitted
-    finally:
-        tiny.close()
+    opened = SlotTable.open(tmp_path / "tiny")
+    yield opened
+    opened.close()
+
+
+def test_with_no_free_slot_a_new_key_is_counted_all_the_same(
+    tiny: SlotTable, caplog: pytest.LogCaptureFixture
+) -> None:
+    for guess in range(16):
+        tiny.reserve(f"token:guess-{guess}\x00192.0.2.7", FAILURES, now=0)
+    with caplog.at_level(logging.WARNING, logger="casedesk"):
+        answers = [tiny.reserve("token:alice\x00198.51.100.1", FAILURES, now=NS) for _ in range(4)]
+    assert [a.admitted for a in answers] == [True, True, True, False]
+    assert "failed token requests forget the counts nearest to running out" in caplog.text
+
+
+def test_with_no_free_slot_the_count_that_runs_out_first_is_forgotten(tiny: SlotTable) -> None:
+    for guess in range(16):
+        for _ in range(2 if guess == 5 else 3):
+            tiny.reserve(f"guess-{guess}", FAILURES, now=0)
+    tiny.reserve("newcomer", FAILURES, now=0)
+    assert tiny.reserve("guess-5", FAILURES, now=0).remaining == 2
+    assert not tiny.reserve("guess-6", FAILURES, now=0).admitted
+
+
+def test_filling_the_failure_region_does_not_free_a_throttled_key(tiny: SlotTable) -> None:
+    """New keys, each failing once, push out one another rather than a key that has failed
+    to its limit: its caller cannot switch its throttle off by inventing keys."""
+    for _ in range(3):
+        tiny.reserve("token-address:192.0.2.7", FAILURES, now=0)
+    for guess in range(200):
+        tiny.reserve(f"token:guess-{guess}\x00192.0.2.7", FAILURES, now=guess + 1)
+    assert not tiny.reserve("token-address:192.0.2.7", FAILURES, now=201).admitted
 
 
 def test_each_table_has_a_salt_of_its_own_that_all_its_workers_read(tmp_path: Path) -> None:

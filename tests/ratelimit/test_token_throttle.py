@@ -3,16 +3,22 @@ address); successes never are, and one client's failures never slow another's lo
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from casedesk.auth import passwords
 from casedesk.config import RateLimits, Settings
 from casedesk.main import create_app
+from casedesk.ratelimit.table import create_file
 from tests.conftest import ApiUser, UserFactory
 from tests.test_problems import assert_problem
 
@@ -96,3 +102,74 @@ def test_one_address_failing_across_many_client_ids_is_capped(http: TestClient) 
 def test_token_answers_carry_no_per_user_headers(http: TestClient, reader: ApiUser) -> None:
     response = login(http, reader.client_id, reader.client_secret)
     assert "RateLimit-Limit" not in response.headers
+
+
+PARALLEL = 40
+
+
+@pytest.fixture
+def slow_verification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each verification takes about as long as production Argon2 does, so that parallel
+    requests overlap as they do under load."""
+    verify = passwords.verify_secret
+
+    def slowly(secret_hash: str, secret: str) -> bool:
+        time.sleep(0.2)
+        return verify(secret_hash, secret)
+
+    monkeypatch.setattr(passwords, "verify_secret", slowly)
+
+
+@pytest.mark.usefixtures("slow_verification")
+def test_parallel_wrong_secrets_get_exactly_the_limit_of_401s(
+    http: TestClient, reader: ApiUser
+) -> None:
+    """A failure is reserved before the secret is checked: requests already in flight count."""
+
+    def wrong(_: int) -> int:
+        return login(http, reader.client_id, "wrong-secret").status_code
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        statuses = Counter(pool.map(wrong, range(PARALLEL)))
+    assert statuses == {401: 3, 429: PARALLEL - 3}
+
+
+@pytest.mark.usefixtures("slow_verification")
+def test_parallel_right_secrets_are_not_counted_as_failures(
+    http: TestClient, reader: ApiUser
+) -> None:
+    """A success gives back what it reserved."""
+
+    def right(_: int) -> int:
+        return login(http, reader.client_id, reader.client_secret).status_code
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert list(pool.map(right, range(3))) == [200] * 3
+    fail(http, reader.client_id, 3)
+
+
+@pytest.fixture
+def full_table(settings: Settings, tmp_path: Path) -> FastAPI:
+    """An app whose 16 failure slots one address has filled: 15 client ids and itself."""
+    create_file(tmp_path / "tiny", slots=16, failure_slots=16, workers=4)
+    limits = replace(THROTTLE, shared_file=str(tmp_path / "tiny"))
+    app = create_app(replace(settings, rate_limits=limits))
+    with TestClient(app, client=("192.0.2.7", 40000)) as attacker:
+        for guess in range(15):
+            fail(attacker, f"guess-{guess}", 1)
+    return app
+
+
+def test_with_the_failure_table_full_another_address_still_logs_in(
+    full_table: FastAPI, reader: ApiUser
+) -> None:
+    with TestClient(full_table, client=("198.51.100.1", 40000)) as elsewhere:
+        assert login(elsewhere, reader.client_id, reader.client_secret).status_code == 200
+
+
+def test_with_the_failure_table_full_another_address_gets_its_own_401s(
+    full_table: FastAPI, reader: ApiUser
+) -> None:
+    with TestClient(full_table, client=("198.51.100.1", 40000)) as elsewhere:
+        statuses = [login(elsewhere, reader.client_id, "wrong").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]

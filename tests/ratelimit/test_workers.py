@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2 as httpx
@@ -63,10 +63,22 @@ def test_both_workers_together_admit_no_more_than_the_burst(
     assert in_parallel(REQUESTS, get) == {200: BURST, 429: REQUESTS - BURST}
 
 
-def test_failed_logins_are_counted_across_workers(server: str, user: auth_service.NewUser) -> None:
-    def wrong(_: int) -> int:
+def wrong_secret(server: str, user: auth_service.NewUser) -> Callable[[int], int]:
+    def login(_: int) -> int:
         params = {"clientId": user.client_id, "clientSecret": "wrong-secret"}
         return httpx.post(f"{server}/api/token", params=params, timeout=30).status_code
 
-    statuses = [wrong(attempt) for attempt in range(8)]
+    return login
+
+
+def test_failed_logins_are_counted_across_workers(server: str, user: auth_service.NewUser) -> None:
+    login = wrong_secret(server, user)
+    statuses = [login(attempt) for attempt in range(8)]
     assert statuses == [401] * 3 + [429] * 5
+
+
+def test_parallel_failed_logins_get_exactly_the_limit_of_401s_across_workers(
+    server: str, user: auth_service.NewUser
+) -> None:
+    """Real Argon2 in both workers: each failure is reserved before its secret is checked."""
+    assert in_parallel(40, wrong_secret(server, user)) == {401: 3, 429: 37}

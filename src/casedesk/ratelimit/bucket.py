@@ -80,3 +80,9 @@ def take(bucket: Bucket, level: int, at: int, now: int) -> tuple[bool, int, int]
     if level < bucket.unit:
         return False, level, at
     return True, level - bucket.unit, at
+
+
+def give_back(bucket: Bucket, level: int, at: int, now: int) -> tuple[int, int]:
+    """A token taken earlier returned at `now`: the new level and its time, never above a full
+    bucket."""
+    return min(bucket.capacity, refilled(bucket, level, at, now) + bucket.unit), max(at, now)

@@ -124,10 +124,10 @@ class RateLimit:
         ]
 
     async def _token_request(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Failed attempts are counted per client id and remote address, and per address: a
-        client id or address that has failed too often is refused before its secret is
-        checked, and so is every attempt while the store has no room to count failures.
-        Successes cost nothing."""
+        """Failed attempts are counted per client id and remote address, and per address. An
+        attempt reserves a failure in both before its secret is checked, so that attempts in
+        flight count as well, and is refused when either has none left; an attempt answered
+        with anything but 401 gives them back, so successes cost nothing."""
         client_id = _query_value(scope["query_string"], "clientId")
         if not client_id:
             await self.app(scope, receive, send)
@@ -138,9 +138,10 @@ class RateLimit:
             (f"token-address:{address}", self.per_address_failures),
         ]
         now = self.clock()
-        for key, bucket in throttles:
-            decision = self.store.check(key, bucket, now=now)
+        for taken, (key, bucket) in enumerate(throttles):
+            decision = self.store.reserve(key, bucket, now=now)
             if not decision.admitted:
+                self._refund(throttles[:taken])
                 detail = (
                     "Too many failed token requests for this client id or address; "
                     f"retry after {decision.retry_after_seconds} s."
@@ -149,10 +150,15 @@ class RateLimit:
                 return
         watched = StatusWatch(send)
         await self.app(scope, receive, watched)
-        if watched.status == 401:
-            now = self.clock()
-            for key, bucket in throttles:
-                self.store.charge(key, bucket, now=now)
+        # Cut off before answering (an exception skips this too), an attempt stays counted:
+        # its secret may have been checked.
+        if watched.status not in (0, 401):
+            self._refund(throttles)
+
+    def _refund(self, throttles: list[tuple[str, Bucket]]) -> None:
+        now = self.clock()
+        for key, bucket in throttles:
+            self.store.refund(key, bucket, now=now)
 
 
 def _query_value(query_string: bytes, name: str) -> str | None:

@@ -8,7 +8,7 @@ from casedesk.ratelimit.bucket import Bucket, Decision
 
 
 class Store(Protocol):
-    """`acquire` and `release` limit API users; `check` and `charge` count failed token
+    """`acquire` and `release` limit API users; `reserve` and `refund` count failed token
     requests. The two kinds of key are kept apart: one never takes the other's room."""
 
     def acquire(self, key: str, bucket: Bucket, *, concurrent: int, now: int) -> Decision:
@@ -18,12 +18,12 @@ class Store(Protocol):
 
     def release(self, key: str) -> None: ...
 
-    def check(self, key: str, bucket: Bucket, *, now: int) -> Decision:
-        """Whether the bucket holds a token, taking none; refused when there is no room left
-        to count the key's failures."""
+    def reserve(self, key: str, bucket: Bucket, *, now: int) -> Decision:
+        """Take a token before the attempt it counts is made, so that attempts in flight
+        count; refused when the bucket holds none. A key without room takes the room of the
+        key whose count runs out first: it never refuses another key."""
         ...
 
-    def charge(self, key: str, bucket: Bucket, *, now: int) -> Decision:
-        """Take a token after the fact: the level may fall below zero (down to -burst), so
-        that attempts already in flight when the bucket ran dry still count."""
+    def refund(self, key: str, bucket: Bucket, *, now: int) -> None:
+        """Give back a token `reserve` took, for an attempt that turned out no failure."""
         ...

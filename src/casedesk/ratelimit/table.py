@@ -6,7 +6,8 @@ flight holds no information, so it may be taken over by another key. API users a
 token requests have regions of their own, so that failures, which anyone can cause without
 credentials, never take a user's slot; the hash is keyed with a random salt made when the
 table is created, so that nobody can tell offline which keys share a window. A user without
-a free slot is admitted unlimited; a failed-token key without one is refused.
+a free slot is admitted unlimited; a failed-token key without one takes the slot of its window
+whose count runs out first.
 
 Each user slot counts the requests in flight per worker as well as in total, so that the
 counts of a worker that died mid-request are dropped, not kept forever: workers are recorded
@@ -224,34 +225,29 @@ class SlotTable:
             (in_flight,) = _IN_FLIGHT.unpack_from(memory, offset + _IN_FLIGHT_AT)
             _IN_FLIGHT.pack_into(memory, offset + _IN_FLIGHT_AT, max(0, in_flight - 1))
 
-    def check(self, key: str, bucket: Bucket, *, now: int) -> Decision:
+    def reserve(self, key: str, bucket: Bucket, *, now: int) -> Decision:
         h = self._failure_hash(key)
-        with self._lock:
-            offset, free = self._find(self._failures, h, now)
-            if offset is not None:
-                _, level, at, _, _ = _SLOT.unpack_from(self._memory, offset)
-                level = math.refilled(bucket, level, at, now)
-            elif free is None:
-                return self._fail_closed(bucket, h, now)
-            else:
-                level = bucket.capacity
-        return math.decision(bucket, level, admitted=level >= bucket.unit)
-
-    def charge(self, key: str, bucket: Bucket, *, now: int) -> Decision:
-        h = self._failure_hash(key)
+        memory = self._memory
         with self._lock:
             offset = self._slot(self._failures, h, bucket, now)
             if offset is None:
-                return self._fail_closed(bucket, h, now)
-            _, level, at, _, in_flight = _SLOT.unpack_from(self._memory, offset)
-            level = math.refilled(bucket, level, at, now)
-            had_token = level >= bucket.unit
-            level = max(-bucket.capacity, level - bucket.unit)
-            at = max(at, now)
-            _SLOT.pack_into(
-                self._memory, offset, h, level, at, math.full_at(bucket, level, at), in_flight
-            )
-        return math.decision(bucket, level, admitted=had_token)
+                offset = self._evict(h, bucket, now)
+            _, level, at, _, _ = _SLOT.unpack_from(memory, offset)
+            admitted, level, at = math.take(bucket, level, at, now)
+            _SLOT.pack_into(memory, offset, h, level, at, math.full_at(bucket, level, at), 0)
+        return math.decision(bucket, level, admitted=admitted)
+
+    def refund(self, key: str, bucket: Bucket, *, now: int) -> None:
+        h = self._failure_hash(key)
+        memory = self._memory
+        with self._lock:
+            offset = self._lookup(self._failures, h)
+            if offset is None:
+                # Forgotten since (see _evict): the key starts with a full bucket anyway.
+                return
+            _, level, at, _, _ = _SLOT.unpack_from(memory, offset)
+            level, at = math.give_back(bucket, level, at, now)
+            _SLOT.pack_into(memory, offset, h, level, at, math.full_at(bucket, level, at), 0)
 
     def _slot(self, region: _Region, h: int, bucket: Bucket, now: int) -> int | None:
         """The key's slot, claimed (with a full bucket) when it has none; None when every slot
@@ -259,17 +255,24 @@ class SlotTable:
         found, free = self._find(region, h, now)
         if found is not None or free is None:
             return found
-        slot_size = region.slot_size
-        self._memory[free : free + slot_size] = bytes(slot_size)
-        _SLOT.pack_into(self._memory, free, h, bucket.capacity, now, now, 0)
-        return free
+        return self._claim(region, free, h, bucket, now)
 
-    def _lookup(self, region: _Region, h: int) -> int | None:
-        memory = self._memory
+    def _claim(self, region: _Region, offset: int, h: int, bucket: Bucket, now: int) -> int:
+        slot_size = region.slot_size
+        self._memory[offset : offset + slot_size] = bytes(slot_size)
+        _SLOT.pack_into(self._memory, offset, h, bucket.capacity, now, now, 0)
+        return offset
+
+    def _window(self, region: _Region, h: int) -> Iterator[int]:
+        """The offsets of the PROBES slots a key may use."""
         first_slot, slots, slot_size = region
         first = h % slots
         for probe in range(PROBES):
-            offset = first_slot + (first + probe) % slots * slot_size
+            yield first_slot + (first + probe) % slots * slot_size
+
+    def _lookup(self, region: _Region, h: int) -> int | None:
+        memory = self._memory
+        for offset in self._window(region, h):
             if _KEY.unpack_from(memory, offset)[0] == h:
                 return offset
         return None
@@ -277,11 +280,8 @@ class SlotTable:
     def _find(self, region: _Region, h: int, now: int) -> tuple[int | None, int | None]:
         """The key's slot if it has one, else the first slot of its window free at `now`."""
         memory = self._memory
-        first_slot, slots, slot_size = region
-        first = h % slots
         free = None
-        for probe in range(PROBES):
-            offset = first_slot + (first + probe) % slots * slot_size
+        for offset in self._window(region, h):
             key: int = _KEY.unpack_from(memory, offset)[0]
             if key == h:
                 return offset, None
@@ -297,20 +297,22 @@ class SlotTable:
             log.warning("rate limit table full: API users without a slot are not limited")
         return math.decision(bucket, bucket.capacity, admitted=True)
 
-    def _fail_closed(self, bucket: Bucket, h: int, now: int) -> Decision:
-        """Refused until the first slot of the key's window is free again: failures cost their
-        caller nothing, so a full region must not switch their throttle off."""
+    def _evict(self, h: int, bucket: Bucket, now: int) -> int:
+        """The slot of the key's window whose count runs out first, given to the key: to make
+        a throttled key's count the first to go, its caller must fail as often as it did with
+        every other key of the window, so forgetting gives back no more than the filling cost.
+        Refusing instead would refuse every address hashing to the window."""
         if not self._warned_failures_full:
             self._warned_failures_full = True
-            log.warning("rate limit table full: token requests without a slot are refused")
-        region, memory = self._failures, self._memory
-        first = h % region.slots
-        free_at = min(
-            _SLOT.unpack_from(memory, region.first + slot % region.slots * region.slot_size)[3]
-            for slot in range(first, first + PROBES)
+            log.warning(
+                "rate limit table full: failed token requests forget the counts nearest to "
+                "running out"
+            )
+        memory, region = self._memory, self._failures
+        soonest = min(
+            self._window(region, h), key=lambda offset: _SLOT.unpack_from(memory, offset)[3]
         )
-        wait = max(1, -(-(free_at - now) // NS))
-        return Decision(False, bucket.burst, 0, wait, wait)
+        return self._claim(region, soonest, h, bucket, now)
 
     def _register(self) -> int:
         pid = os.getpid()
