@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,7 @@ def test_protections_default_to_info_logs_30_seconds_and_no_cors_or_hsts() -> No
     assert settings.max_connections == 1000
     assert settings.cors_origins == ()
     assert settings.hsts is None
+    assert settings.secret_verifications == os.cpu_count()
 
 
 def test_protection_settings_are_read() -> None:
@@ -193,6 +195,7 @@ def test_protection_settings_are_read() -> None:
             "CASEDESK_MAX_CONNECTIONS": "200",
             "CASEDESK_CORS_ORIGINS": "https://shop.example.com, http://localhost:3000,",
             "CASEDESK_HSTS": "max-age=31536000; includeSubDomains",
+            "CASEDESK_SECRET_VERIFICATIONS": "3",
         }
     )
     assert settings.log_level == "DEBUG"
@@ -200,6 +203,7 @@ def test_protection_settings_are_read() -> None:
     assert settings.max_connections == 200
     assert settings.cors_origins == ("https://shop.example.com", "http://localhost:3000")
     assert settings.hsts == "max-age=31536000; includeSubDomains"
+    assert settings.secret_verifications == 3
 
 
 @pytest.mark.parametrize(
@@ -218,6 +222,8 @@ def test_protection_settings_are_read() -> None:
         ("CASEDESK_CORS_ORIGINS", "https://*.example.com"),
         ("CASEDESK_HSTS", "1 year"),
         ("CASEDESK_HSTS", "max-age=31536000\r\nX-Injected: 1"),
+        ("CASEDESK_SECRET_VERIFICATIONS", "0"),
+        ("CASEDESK_SECRET_VERIFICATIONS", "1025"),
     ],
 )
 def test_a_bad_protection_setting_is_refused_naming_it(name: str, raw: str) -> None:

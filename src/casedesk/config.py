@@ -25,6 +25,7 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 30
 MAX_REQUEST_TIMEOUT_SECONDS = 3600
 DEFAULT_MAX_CONNECTIONS = 1000
 MAX_MAX_CONNECTIONS = 100_000
+MAX_SECRET_VERIFICATIONS = 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ORIGIN = re.compile(
     r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
@@ -35,6 +36,11 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 class ConfigError(ValueError):
     """A setting in the environment has a value casedesk cannot use."""
+
+
+def _cpus() -> int:
+    """Argon2 keeps a core busy: one verification per core is as fast as more would be."""
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Settings:
     log_level: str = "INFO"
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # Client secrets verified at once per worker (auth/passwords.py's Verifier).
+    secret_verifications: int = field(default_factory=_cpus)
     cors_origins: tuple[str, ...] = ()
     hsts: str | None = None
 
@@ -115,6 +123,12 @@ class Settings:
                 "CASEDESK_MAX_CONNECTIONS",
                 DEFAULT_MAX_CONNECTIONS,
                 maximum=MAX_MAX_CONNECTIONS,
+            ),
+            secret_verifications=_positive_int(
+                env,
+                "CASEDESK_SECRET_VERIFICATIONS",
+                _cpus(),
+                maximum=MAX_SECRET_VERIFICATIONS,
             ),
             cors_origins=_cors_origins(env.get("CASEDESK_CORS_ORIGINS", "")),
             hsts=_hsts(env.get("CASEDESK_HSTS", "")),

@@ -43,3 +43,13 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     title = "Precondition Failed"
+
+
+class Unavailable(DomainError):
+    """Refused for want of capacity, not for anything in the request: retry after a while."""
+
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.engine import make_url
 
 from casedesk import problems, sqlite_checkpoint
-from casedesk.auth import keys
+from casedesk.auth import keys, passwords
 from casedesk.auth.routes import router as auth_router
 from casedesk.case_settings.routes import router as settings_router
 from casedesk.cases.batch_routes import router as batch_router
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
                 session, configured=settings.secret_key, previous=settings.previous_secret_key
             )
         app.state.db = db
+        app.state.secret_verifier = passwords.Verifier(settings.secret_verifications)
         app.state.fast_reader = fast_reader(settings.database_url)
         try:
             async with _background_checkpoints(settings.database_url):

@@ -30,6 +30,7 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.PreconditionFailed, 412),
+    (errors.Unavailable, 503),
 ]
 
 _TITLES = {
@@ -214,7 +215,11 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DomainError)
     status = status_of(exc)
     field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, errors.Unavailable):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     return problem(
         request, status, exc.detail, title=exc.title, field_errors=field_errors, headers=headers
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casedesk.auth import passwords
 from casedesk.auth import service as auth_service
 from casedesk.config import Settings
 from casedesk.main import create_app
@@ -270,3 +274,34 @@ def test_a_valid_user_without_a_case_role_is_403(make_user: UserFactory) -> None
     assert response.status_code == 403
     assert response.headers["content-type"] == PROBLEM_JSON
     assert "CaseRead" in response.json()["detail"]
+
+
+# Only a safety net against a test that would hang when the code under test is wrong.
+HANG = 10
+
+
+def test_with_every_verification_slot_taken_a_token_request_gets_503_with_retry_after(
+    settings: Settings, reader: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 costs 64 MiB and a core: past the cap, a request waits briefly, then is told to
+    come back rather than queue another thread."""
+    entered, release = threading.Event(), threading.Event()
+    verify = passwords.verify_secret
+
+    def held(secret_hash: str, secret: str) -> bool:
+        entered.set()
+        release.wait(HANG)
+        return verify(secret_hash, secret)
+
+    monkeypatch.setattr(passwords, "verify_secret", held)
+    one_at_a_time = create_app(replace(settings, secret_verifications=1))
+    with TestClient(one_at_a_time) as http, ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(token_for, http, reader)
+        assert entered.wait(HANG)
+        busy = token_for(http, reader)
+        release.set()
+        assert first.result().status_code == 200
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["content-type"] == PROBLEM_JSON
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["title"] == "Service Unavailable"

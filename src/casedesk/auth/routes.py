@@ -38,7 +38,7 @@ router = APIRouter(tags=["Authentication"])
                 },
             },
         },
-        **problem_responses(400, 401),
+        **problem_responses(400, 401, 503),
     },
 )
 async def token(
@@ -55,6 +55,7 @@ async def token(
         client_secret=client_secret,
         key=request.app.state.signing_keys.current,
         lifetime_seconds=lifetime,
+        verifier=request.app.state.secret_verifier,
     )
     if return_as_json:
         return JSONResponse(
