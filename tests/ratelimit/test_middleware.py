@@ -194,3 +194,54 @@ def test_a_new_token_for_the_same_client_starts_no_new_bucket() -> None:
     anyio.run(call, limited, ALICE)
     anyio.run(call, limited, token("alice"))
     assert anyio.run(call, limited, token("alice"))[0] == 429
+
+
+async def unauthorized(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 401, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def ask_token(app: RateLimit, client_id: str) -> int:
+    """POST /api/token for this client id from 192.0.2.7: the status answered."""
+    sent: list[Message] = []
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/token",
+        "query_string": f"clientId={client_id}&clientSecret=wrong".encode(),
+        "headers": [],
+        "client": ("192.0.2.7", 50000),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status: int = sent[0]["status"]
+    return status
+
+
+ONE_FAILURE = RateLimits(token_failures=1, token_failure_seconds=3600)
+
+
+def test_a_token_request_cut_off_before_its_answer_stays_counted() -> None:
+    """Its secret may have been checked: giving its failure back would let a caller who
+    never waits for the answer guess without limit."""
+    limited = limiter(broken, ONE_FAILURE)
+    with pytest.raises(RuntimeError):
+        anyio.run(ask_token, limited, "alice")
+    limited.app = ok
+    assert anyio.run(ask_token, limited, "alice") == 429
+
+
+def test_a_token_request_refused_for_its_address_leaves_its_client_id_uncounted() -> None:
+    clock = Clock()
+    limited = limiter(unauthorized, ONE_FAILURE, clock)
+    for guess in range(10):
+        assert anyio.run(ask_token, limited, f"guess-{guess}") == 401
+    assert anyio.run(ask_token, limited, "alice") == 429
+    clock.now += 360 * NS  # one more failure for the address; alice had never failed
+    assert anyio.run(ask_token, limited, "alice") == 401
