@@ -277,7 +277,7 @@ def test_a_valid_user_without_a_case_role_is_403(make_user: UserFactory) -> None
 
 
 # Only a safety net against a test that would hang when the code under test is wrong.
-HANG = 10
+HANG = 30
 
 
 def test_with_every_verification_slot_taken_a_token_request_gets_503_with_retry_after(
