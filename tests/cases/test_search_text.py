@@ -326,13 +326,38 @@ def test_search_text_combines_with_filters(admin: ApiUser) -> None:
     assert found(admin, "damaged", Priority="High") == {"Order arrived damaged"}
 
 
-def test_search_text_of_500_characters_in_many_short_words_is_answered(admin: ApiUser) -> None:
+def test_search_text_of_32_distinct_short_words_is_answered(admin: ApiUser) -> None:
     admin.create_case(Subject="Plain text")
     words = [first + second for first in "abcdefghijklm" for second in "nopqrstuvwxyz"]
-    search_text = " ".join(words[:100] + ["ø" + letter for letter in "abcdefghijklmnopq"])
+    search_text = " ".join(words[:16] + ["ø" + letter for letter in "abcdefghijklmnop"])
+
+    assert found(admin, search_text) == set()
+
+
+def test_search_text_of_500_characters_in_repeated_and_contained_words_is_answered(
+    admin: ApiUser,
+) -> None:
+    admin.create_case(Subject="Damaged parcel delivered late")
+    search_text = " ".join(["Damaged", "DAMAGED", "dam", "age", "par", "cel", "de", "d", "a"] * 12)
 
     assert len(search_text) <= 500
-    assert found(admin, search_text) == set()
+    assert found(admin, search_text) == {"Damaged parcel delivered late"}
+
+
+def test_search_text_of_33_distinct_words_is_a_400_naming_the_limit(admin: ApiUser) -> None:
+    words = [first + second for first in "abcdefghijklm" for second in "nopqrstuvwxyz"]
+    response = admin.post(SEARCH, json={"SearchText": " ".join(words[:33])})
+
+    assert response.status_code == 400
+    assert "at most 32 words" in response.json()["errors"]["SearchText"][0]
+
+
+def test_a_scroll_of_33_distinct_words_is_a_400(admin: ApiUser) -> None:
+    words = [first + second for first in "abcdefghijklm" for second in "nopqrstuvwxyz"]
+    response = admin.post("/api/cases/scroll", json={"SearchText": " ".join(words[:33])})
+
+    assert response.status_code == 400
+    assert "at most 32 words" in response.json()["errors"]["SearchText"][0]
 
 
 def test_search_text_longer_than_500_characters_is_a_400(admin: ApiUser) -> None:
