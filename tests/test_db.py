@@ -5,6 +5,7 @@ limit stops its SQLite statement instead of leaving it to run on in aiosqlite's 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casedesk import db
 from casedesk.db import create_engine
+from casedesk.errors import TooSlow
 from casedesk.seeding.loader import sync_engine
 
 CASE_TEXT = "Order arrived damaged, call me on 020 7946 0000"
@@ -80,3 +82,42 @@ def test_a_cancelled_sqlite_search_stops_its_statement(tmp_path: Path) -> None:
         await asyncio.wait_for(database.dispose(), timeout=10)
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_search_statement_past_the_search_time_limit_is_stopped_as_too_slow(
+    database_url: str, inline: bool
+) -> None:
+    async def run() -> float:
+        engine = create_engine(database_url, inline=inline, search_timeout_s=0.3)
+        try:
+            async with engine.connect() as connection:
+                started = time.monotonic()
+                with pytest.raises(TooSlow):
+                    await connection.execute(
+                        text(ENDLESS).execution_options(**{db.SEARCH_STATEMENT: True})
+                    )
+                return time.monotonic() - started
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) < 5
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_search_statement_within_the_search_time_limit_is_answered(
+    database_url: str, inline: bool
+) -> None:
+    async def run() -> int:
+        engine = create_engine(database_url, inline=inline, search_timeout_s=0.3)
+        try:
+            async with engine.connect() as connection:
+                statement = text("SELECT 1").execution_options(**{db.SEARCH_STATEMENT: True})
+                first = (await connection.execute(statement)).scalar_one()
+                # The limit is disarmed after each statement: it cannot stop a later one.
+                await asyncio.sleep(0.5)
+                return int(first + (await connection.execute(text("SELECT 1"))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) == 2

@@ -22,6 +22,9 @@ MAX_MAX_BODY_BYTES = 1024**3
 DEFAULT_IDEMPOTENCY_KEY_LIFETIME_SECONDS = MIN_IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 3600
 MAX_IDEMPOTENCY_KEY_LIFETIME_SECONDS = 30 * 24 * 3600
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 30
+# Each search statement: above the broadest searches on 1M cases (4.1 s on SQLite, see
+# docs/performance.md), under the request time limit so that a search stopped here says why.
+DEFAULT_SEARCH_TIMEOUT_SECONDS = 10
 MAX_REQUEST_TIMEOUT_SECONDS = 3600
 DEFAULT_MAX_CONNECTIONS = 1000
 MAX_MAX_CONNECTIONS = 100_000
@@ -71,6 +74,7 @@ class Settings:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     log_level: str = "INFO"
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    search_timeout_seconds: float = DEFAULT_SEARCH_TIMEOUT_SECONDS
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     # Client secrets verified at once per worker (auth/passwords.py's Verifier).
     secret_verifications: int = field(default_factory=_cpus)
@@ -116,6 +120,12 @@ class Settings:
                 env,
                 "CASEDESK_REQUEST_TIMEOUT_SECONDS",
                 DEFAULT_REQUEST_TIMEOUT_SECONDS,
+                maximum=MAX_REQUEST_TIMEOUT_SECONDS,
+            ),
+            search_timeout_seconds=_positive_int(
+                env,
+                "CASEDESK_SEARCH_TIMEOUT_SECONDS",
+                DEFAULT_SEARCH_TIMEOUT_SECONDS,
                 maximum=MAX_REQUEST_TIMEOUT_SECONDS,
             ),
             max_connections=_positive_int(

@@ -8,15 +8,17 @@ half-way. PostgreSQL is reached through psycopg 3.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
+import psycopg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,7 +28,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from casedesk import sqlite_checkpoint, sqlite_inline
-from casedesk.config import database_backend
+from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, database_backend
+from casedesk.errors import TooSlow
 from casedesk.limits import COMMITTING
 
 NAMING = {
@@ -39,6 +42,12 @@ NAMING = {
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 _WRITE_OPTION = "casedesk_write"
+# The execution option that marks a search statement: it runs under the search time limit.
+SEARCH_STATEMENT = "casedesk_search"
+_ARMED = "casedesk_search_armed"
+# How often (in SQLite VM instructions, well under a millisecond) a search on an inline
+# connection looks at its deadline.
+_PROGRESS_STEPS = 10_000
 
 
 class Base(DeclarativeBase):
@@ -99,9 +108,12 @@ def configure_sqlite(
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str, *, inline: bool = True, search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_SECONDS
+) -> AsyncEngine:
     """An async engine. On SQLite, `inline` runs each call in the event loop's thread (fast
-    for short statements); without it, calls go to aiosqlite's threads (for long queries)."""
+    for short statements); without it, calls go to aiosqlite's threads (for long queries).
+    Statements marked SEARCH_STATEMENT are stopped after `search_timeout_s`."""
     if backend_of(url) == "sqlite":
         # Opening a SQLite connection (pragmas, schema parse) costs more than a query: keep
         # enough of them that requests in flight never need a new one.
@@ -133,8 +145,9 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
             busy_timeout_s=0 if inline else SQLITE_BUSY_TIMEOUT_SECONDS,
             auto_checkpoints=not inline,
         )
+        limit_searches(engine.sync_engine, search_timeout_s)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
@@ -148,6 +161,80 @@ def create_engine(url: str, *, inline: bool = True) -> AsyncEngine:
         # Retry-After (problems.database_unavailable) and is replaced.
         pool_pre_ping=False,
     )
+    limit_searches(engine.sync_engine, search_timeout_s)
+    return engine
+
+
+class _Deadline:
+    """A search statement's time limit, armed just before it runs and disarmed after."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.reached = False
+        self.disarm: Callable[[], None] = lambda: None
+
+    def passed(self) -> int:
+        self.reached = self.reached or time.monotonic() - self.started >= self.seconds
+        return int(self.reached)
+
+
+_interrupting: set[asyncio.Task[None]] = set()
+
+
+def _interrupt_soon(driver: Any, deadline: _Deadline) -> None:
+    deadline.reached = True
+    task = asyncio.get_running_loop().create_task(driver.interrupt())
+    _interrupting.add(task)
+    task.add_done_callback(_interrupting.discard)
+
+
+def limit_searches(sync_engine: Any, seconds: float) -> None:
+    """Stop a search statement that runs past `seconds` and raise TooSlow instead: PostgreSQL
+    by SET LOCAL statement_timeout; SQLite by sqlite3_interrupt from a timer on the event
+    loop (aiosqlite's threads), or, where the statement holds the loop itself (inline
+    connections), by a progress handler that watches the deadline."""
+    backend = sync_engine.dialect.name
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _arm(
+        conn: Connection, cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if context is None or not context.execution_options.get(SEARCH_STATEMENT):
+            return
+        deadline = _Deadline(seconds)
+        conn.info[_ARMED] = deadline
+        driver = conn.connection.driver_connection
+        if backend == "postgresql":
+            cursor.execute(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}")
+        elif isinstance(driver, sqlite_inline.InlineConnection):
+            driver.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
+            deadline.disarm = lambda: driver.set_progress_handler(None, 0)
+        else:
+            timer = asyncio.get_running_loop().call_later(
+                seconds, _interrupt_soon, driver, deadline
+            )
+            deadline.disarm = timer.cancel
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _disarm(conn: Connection, *_: Any) -> None:
+        deadline = conn.info.pop(_ARMED, None)
+        if deadline is not None:
+            deadline.disarm()
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _too_slow(context: ExceptionContext) -> None:
+        conn = context.connection
+        deadline = conn.info.pop(_ARMED, None) if conn is not None else None
+        if deadline is None:
+            return
+        deadline.disarm()
+        cancelled = isinstance(context.original_exception, psycopg.errors.QueryCanceled)
+        if deadline.reached or (cancelled and deadline.passed()):
+            raise TooSlow(
+                f"The search did not finish within {seconds:g} seconds and was stopped. "
+                "Narrow it: more or longer words, or more filters."
+            ) from context.original_exception
 
 
 @dataclass
@@ -163,11 +250,17 @@ class Database:
     write_turn: asyncio.Lock | None
 
     @classmethod
-    def connect(cls, url: str) -> Database:
-        engine = create_engine(url)
+    def connect(
+        cls, url: str, *, search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_SECONDS
+    ) -> Database:
+        engine = create_engine(url, search_timeout_s=search_timeout_s)
         writer_engine = engine.execution_options(**{_WRITE_OPTION: True})
         sqlite = backend_of(url) == "sqlite"
-        search_engine = create_engine(url, inline=False) if sqlite else engine
+        search_engine = (
+            create_engine(url, inline=False, search_timeout_s=search_timeout_s)
+            if sqlite
+            else engine
+        )
         return cls(
             engine=engine,
             readers=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),

@@ -53,3 +53,9 @@ class Unavailable(DomainError):
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class TooSlow(DomainError):
+    """Work stopped at its time limit: the same request may succeed when it asks for less."""
+
+    title = "Service Unavailable"

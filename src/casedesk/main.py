@@ -42,7 +42,9 @@ and optimistic concurrency (`ETag` / `If-Match`, 412 on a stale tag).
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database.connect(settings.database_url)
+        db = Database.connect(
+            settings.database_url, search_timeout_s=settings.search_timeout_seconds
+        )
         async with db.writers() as session, session.begin():
             app.state.signing_keys = await keys.load(
                 session, configured=settings.secret_key, previous=settings.previous_secret_key

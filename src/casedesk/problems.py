@@ -31,6 +31,7 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.Conflict, 409),
     (errors.PreconditionFailed, 412),
     (errors.Unavailable, 503),
+    (errors.TooSlow, 503),
 ]
 
 _TITLES = {

@@ -140,6 +140,11 @@ class InlineConnection:
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
+    def set_progress_handler(self, handler: Callable[[], int | None] | None, steps: int) -> None:
+        """Call `handler` every `steps` VM instructions of a statement; a true answer stops
+        the statement (an interrupt from another thread cannot reach one that holds the loop)."""
+        self._conn.set_progress_handler(handler, steps)
+
     async def close(self) -> None:
         if self._connection is not None:
             self._connection = None
