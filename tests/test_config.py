@@ -181,6 +181,7 @@ def test_protections_default_to_info_logs_30_seconds_and_no_cors_or_hsts() -> No
     settings = Settings.from_env({})
     assert settings.log_level == "INFO"
     assert settings.request_timeout_seconds == 30
+    assert settings.search_timeout_seconds == 10
     assert settings.max_connections == 1000
     assert settings.cors_origins == ()
     assert settings.hsts is None
@@ -192,6 +193,7 @@ def test_protection_settings_are_read() -> None:
         {
             "CASEDESK_LOG_LEVEL": " debug ",
             "CASEDESK_REQUEST_TIMEOUT_SECONDS": "5",
+            "CASEDESK_SEARCH_TIMEOUT_SECONDS": "3",
             "CASEDESK_MAX_CONNECTIONS": "200",
             "CASEDESK_CORS_ORIGINS": "https://shop.example.com, http://localhost:3000,",
             "CASEDESK_HSTS": "max-age=31536000; includeSubDomains",
@@ -200,6 +202,7 @@ def test_protection_settings_are_read() -> None:
     )
     assert settings.log_level == "DEBUG"
     assert settings.request_timeout_seconds == 5
+    assert settings.search_timeout_seconds == 3
     assert settings.max_connections == 200
     assert settings.cors_origins == ("https://shop.example.com", "http://localhost:3000")
     assert settings.hsts == "max-age=31536000; includeSubDomains"
@@ -214,6 +217,8 @@ def test_protection_settings_are_read() -> None:
         ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "0"),
         ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "0.5"),
         ("CASEDESK_REQUEST_TIMEOUT_SECONDS", "3601"),
+        ("CASEDESK_SEARCH_TIMEOUT_SECONDS", "0"),
+        ("CASEDESK_SEARCH_TIMEOUT_SECONDS", "2.5"),
         ("CASEDESK_MAX_CONNECTIONS", "-1"),
         ("CASEDESK_CORS_ORIGINS", "*"),
         ("CASEDESK_CORS_ORIGINS", "https://shop.example.com/"),
