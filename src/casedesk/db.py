@@ -179,14 +179,11 @@ class _Deadline:
         return int(self.reached)
 
 
-_interrupting: set[asyncio.Task[None]] = set()
-
-
-def _interrupt_soon(driver: Any, deadline: _Deadline) -> None:
+def _interrupt(driver: Any, deadline: _Deadline) -> None:
     deadline.reached = True
-    task = asyncio.get_running_loop().create_task(driver.interrupt())
-    _interrupting.add(task)
-    task.add_done_callback(_interrupting.discard)
+    # At once, not through aiosqlite's interrupt() coroutine: a task could run after the
+    # statement ended and stop the connection's next one, another request's perhaps.
+    driver._conn.interrupt()
 
 
 def limit_searches(sync_engine: Any, seconds: float) -> None:
@@ -211,9 +208,7 @@ def limit_searches(sync_engine: Any, seconds: float) -> None:
             driver.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
             deadline.disarm = lambda: driver.set_progress_handler(None, 0)
         else:
-            timer = asyncio.get_running_loop().call_later(
-                seconds, _interrupt_soon, driver, deadline
-            )
+            timer = asyncio.get_running_loop().call_later(seconds, _interrupt, driver, deadline)
             deadline.disarm = timer.cancel
 
     @event.listens_for(sync_engine, "after_cursor_execute")
