@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from casedesk.auth.policy import Actor, Role, is_valid_role, require, require_market
+from casedesk.auth.policy import (
+    Actor,
+    Role,
+    is_valid_role,
+    require,
+    require_every_market,
+    require_market,
+)
 from casedesk.errors import NotPermitted
 
 
@@ -105,6 +112,20 @@ def test_require_market_refuses_another_market_and_names_the_users_markets() -> 
 def test_require_market_refuses_a_case_without_market_to_a_market_scoped_user() -> None:
     with pytest.raises(NotPermitted, match="no market"):
         require_market(actor("CaseAdmin", "market-NO"), None)
+
+
+def test_require_every_market_lets_an_all_markets_user_through() -> None:
+    require_every_market(actor("ApiOwner", "AllMarkets"), "change the case settings")
+
+
+@pytest.mark.parametrize(
+    "roles", [("ApiOwner", "market-NO"), ("ApiOwner", "market-NO", "market-SE"), ("ApiOwner",)]
+)
+def test_require_every_market_refuses_a_user_limited_to_some_or_no_markets(
+    roles: tuple[str, ...],
+) -> None:
+    with pytest.raises(NotPermitted, match=r"To change the case settings.*AllMarkets"):
+        require_every_market(actor(*roles), "change the case settings")
 
 
 @pytest.mark.parametrize(

@@ -212,6 +212,12 @@ def attackers(make_user: UserFactory, owner: ApiUser, database_url: str) -> list
             make_user("CaseAdmin", markets=("SE",)).headers,
             column="other market",
         ),
+        # Settings are tenant-wide: an ApiOwner limited to markets may not change them.
+        Attacker(
+            "ApiOwner of another market",
+            make_user("ApiOwner", markets=("SE",)).headers,
+            column="other market",
+        ),
         Attacker(
             "CaseAdmin of another tenant",
             make_user("CaseAdmin", tenant="acme").headers,

@@ -254,6 +254,36 @@ def test_a_new_number_prefix_applies_to_the_next_case_number(
     assert admin.get(f"/api/cases/{first['Id']}").json()["CaseNumber"] == "CS-1001"
 
 
+# --- who may change them -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("markets", [("NO",), ("NO", "SE")])
+def test_an_owner_limited_to_markets_may_not_change_the_settings(
+    make_user: UserFactory, markets: tuple[str, ...]
+) -> None:
+    limited = make_user("ApiOwner", markets=markets)
+    body = assert_refused(limited.put(SETTINGS, json=defaults(NumberPrefix="SUP-")), 403)
+    assert "AllMarkets" in body["detail"]
+    assert limited.get(SETTINGS).json() == DEFAULTS
+
+
+def test_an_owner_limited_to_markets_learns_nothing_of_the_cases_in_use(
+    make_user: UserFactory,
+) -> None:
+    make_user("CaseAdmin", markets=("SE",)).create_case(MarketId="SE")
+    limited = make_user("ApiOwner", markets=("NO",))
+    limited.create_case(MarketId="NO")
+    response = limited.put(
+        SETTINGS, json=defaults(Statuses=without_status("New"), StatusNew="In Progress")
+    )
+    body = assert_refused(response, 403)
+    assert "case" not in body["detail"].replace("case settings", "")
+
+
+def test_a_market_scoped_reader_may_read_the_settings(make_user: UserFactory) -> None:
+    assert make_user("CaseRead", markets=("NO",)).get(SETTINGS).json() == DEFAULTS
+
+
 # --- invalid settings --------------------------------------------------------------------
 
 

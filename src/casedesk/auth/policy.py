@@ -75,3 +75,13 @@ def require_market(actor: Actor, market_id: str | None) -> None:
     mine = ", ".join(sorted(actor.markets or ())) or "none"
     target = f"market '{market_id}'" if market_id else "no market"
     raise NotPermitted(f"You may not write a case into {target}; your markets: {mine}.")
+
+
+def require_every_market(actor: Actor, action: str) -> None:
+    """What applies to the whole tenant (its case settings) only a user of every market may do:
+    the answer may then speak of any case without telling a market-scoped user of others."""
+    if actor.markets is not None:
+        raise NotPermitted(
+            f"To {action} a user needs every market (the {ALL_MARKETS} role): "
+            "it applies to the whole tenant."
+        )

@@ -25,8 +25,10 @@ async def get_settings(session: ReadSession, actor: CaseReader) -> CaseSettings:
     "",
     summary="Replace the tenant's case settings",
     description=(
-        "A status or priority that cases still use cannot be removed (409 naming how many "
-        "use it). Changing a Level or Severity re-sorts existing cases."
+        "Requires ApiOwner and every market (AllMarkets): the settings apply to the whole "
+        "tenant, so a user limited to markets gets 403. A status or priority that cases still "
+        "use cannot be removed (409 naming how many use it). Changing a Level or Severity "
+        "re-sorts existing cases."
     ),
     response_model=CaseSettings,
     responses=problem_responses(400, 401, 403, 409),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk.auth.policy import Actor
+from casedesk.auth.policy import Actor, require_every_market
 from casedesk.case_settings import repository, rules
 from casedesk.case_settings.rules import CaseRules
 from casedesk.cases import repository as cases_repository
@@ -20,7 +20,9 @@ async def get_settings(session: AsyncSession, *, actor: Actor) -> CaseRules:
 
 
 async def update_settings(session: AsyncSession, *, actor: Actor, proposed: CaseRules) -> CaseRules:
-    """Replace the settings, ordered by Level and Severity; cases follow respellings and levels."""
+    """Replace the settings, ordered by Level and Severity; cases follow respellings and levels.
+    Only a user of every market may, so the cases counted in a refusal are all its own to see."""
+    require_every_market(actor, "change the case settings")
     rules.check(proposed)
     tenant_id = actor.tenant_id
     await repository.hold_rules(session, tenant_id, exclusive=True)
