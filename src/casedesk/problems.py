@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -286,7 +287,24 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, psycopg.OperationalError)
 
 
+def unique_violation(error: BaseException) -> bool:
+    """Whether a database error is a unique constraint refusing a value that is taken."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(original, sqlite3.IntegrityError):
+        return str(original).startswith("UNIQUE constraint failed")
+    return isinstance(original, psycopg.errors.UniqueViolation)
+
+
 async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if unique_violation(exc):
+        # The use cases refuse what they know to be taken (an Id, a number prefix) by name;
+        # this is what a race or stored data they did not foresee leaves: never a 500.
+        return problem(
+            request,
+            409,
+            "A value that must be unique is taken already, so nothing was changed. Read the "
+            "current state before you retry.",
+        )
     if not database_unavailable(exc):
         raise exc
     return problem(
@@ -300,6 +318,8 @@ async def _on_database_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.OperationalError, _on_database_error)
+    app.add_exception_handler(psycopg.IntegrityError, _on_database_error)
+    app.add_exception_handler(sqlite3.IntegrityError, _on_database_error)
     app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(errors.DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

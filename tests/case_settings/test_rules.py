@@ -176,3 +176,24 @@ def test_every_problem_is_named_at_once() -> None:
         "StatusClosed",
         "DefaultPriority",
     }
+
+
+@pytest.mark.parametrize(
+    ("case_number", "prefix", "number"),
+    [
+        ("CS-11001", "CS-", 11001),
+        ("CS-11001", "CS-1", 1001),
+        ("CS-11001", "CS-11001", None),
+        ("CS-01001", "CS-", None),
+        ("CS-1001a", "CS-", None),
+        ("SUP-1001", "CS-", None),
+        ("cs-1001", "CS-", None),
+        ("1001", "", 1001),
+        ("CS-1001", "", None),
+        ("CS-\u0661\u0660\u0660\u0661", "CS-", None),
+    ],
+)
+def test_number_in_finds_the_number_a_prefix_would_have_been_followed_by(
+    case_number: str, prefix: str, number: int | None
+) -> None:
+    assert rules.number_in(case_number, prefix) == number

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import ApiUser, UserFactory
+from casedesk.case_settings import repository as settings_repository
+from tests.cases.numbering import set_last_case_number
+from tests.conftest import ApiUser, UserFactory, run_in_transaction
 
 SETTINGS = "/api/cases/settings"
 PROBLEM_JSON = "application/problem+json"
@@ -252,6 +256,63 @@ def test_a_new_number_prefix_applies_to_the_next_case_number(
     second = admin.create_case()
     assert (first["CaseNumber"], second["CaseNumber"]) == ("CS-1001", "SUP-1002")
     assert admin.get(f"/api/cases/{first['Id']}").json()["CaseNumber"] == "CS-1001"
+
+
+def test_a_prefix_that_would_give_an_existing_case_number_again_is_409_naming_it(
+    owner: ApiUser, admin: ApiUser
+) -> None:
+    owner.put(SETTINGS, json=defaults(NumberPrefix="CS-1"))
+    assert admin.create_case()["CaseNumber"] == "CS-11001"
+    body = assert_refused(owner.put(SETTINGS, json=defaults(NumberPrefix="CS-")), 409)
+    assert "'CS-11001'" in body["detail"]
+    assert owner.get(SETTINGS).json()["NumberPrefix"] == "CS-1"
+
+
+def test_creates_keep_working_when_the_counter_reaches_a_number_an_old_prefix_gave(
+    owner: ApiUser, admin: ApiUser, database_url: str
+) -> None:
+    owner.put(SETTINGS, json=defaults(NumberPrefix="CS-1"))
+    admin.create_case()
+    owner.put(SETTINGS, json=defaults(NumberPrefix="CS-"))
+    set_last_case_number(database_url, 11_000)
+    numbers = [admin.create_case()["CaseNumber"] for _ in range(2)]
+    assert numbers == ["CS-111001", "CS-111002"]
+
+
+def test_a_tenant_whose_old_prefix_repeats_a_number_creates_again_under_a_new_prefix(
+    owner: ApiUser, admin: ApiUser, database_url: str
+) -> None:
+    """docs/operations.md: a prefix changed before such prefixes were refused."""
+    owner.put(SETTINGS, json=defaults(NumberPrefix="CS-1"))
+    admin.create_case()
+
+    async def unchecked_prefix(session: AsyncSession) -> None:
+        current = await settings_repository.get_rules(session, 1)
+        await settings_repository.save_rules(session, 1, replace(current, number_prefix="CS-"))
+
+    run_in_transaction(database_url, unchecked_prefix)
+    set_last_case_number(database_url, 11_000)
+    assert_refused(admin.post("/api/cases", json={"Subject": "Parcel never arrived"}), 409)
+    assert owner.put(SETTINGS, json=defaults(NumberPrefix="SUP-")).status_code == 200
+    assert admin.create_case()["CaseNumber"] == "SUP-11001"
+
+
+def test_returning_to_a_prefix_whose_numbers_are_all_used_up_is_allowed(
+    owner: ApiUser, admin: ApiUser
+) -> None:
+    admin.create_case()
+    assert owner.put(SETTINGS, json=defaults(NumberPrefix="SUP-")).status_code == 200
+    admin.create_case()
+    assert owner.put(SETTINGS, json=defaults(NumberPrefix="CS-")).status_code == 200
+    assert admin.create_case()["CaseNumber"] == "CS-1003"
+
+
+def test_a_prefix_matching_only_numbers_with_a_leading_zero_is_allowed(
+    owner: ApiUser, admin: ApiUser
+) -> None:
+    owner.put(SETTINGS, json=defaults(NumberPrefix="CS-0"))
+    admin.create_case()
+    assert owner.put(SETTINGS, json=defaults(NumberPrefix="CS-")).status_code == 200
 
 
 # --- who may change them -----------------------------------------------------------------

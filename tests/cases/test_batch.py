@@ -25,6 +25,7 @@ from tests.cases.batch_calls import (
     counts,
     only_error,
 )
+from tests.cases.numbering import set_last_case_number
 from tests.conftest import ApiUser, UserFactory, run_in_transaction
 
 # addmany: what is created
@@ -174,6 +175,18 @@ def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
     assert [pk is None for pk in stored] == [False, True, False]
     assert admin.get("/api/cases/abc123").json()["Subject"] == SUBJECT
     assert admin.get("/api/cases/abc125").json()["CaseNumber"] == "CS-2003"
+
+
+@pytest.mark.parametrize("chosen_id", [None, "abc124"], ids=["server-ids", "chosen-ids"])
+def test_a_batch_meeting_a_case_number_taken_already_is_a_409_problem_and_not_a_500(
+    admin: ApiUser, database_url: str, chosen_id: str | None
+) -> None:
+    admin.create_case()
+    set_last_case_number(database_url, 1000)
+    response = admin.post(ADD, json=[{"Id": chosen_id, "Subject": SUBJECT}])
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert admin.post("/api/cases/search", json={}).json()["TotalHits"] == 1
 
 
 def test_an_item_in_a_market_the_user_lacks_is_refused_with_403(make_user: UserFactory) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiUser
+from tests.cases.numbering import set_last_case_number
+from tests.conftest import ApiUser, UserFactory
 
 # The reference's Create example, verbatim.
 REFERENCE_CREATE: dict[str, Any] = {
@@ -198,6 +199,31 @@ def test_creating_with_the_id_of_a_deleted_case_is_409(admin: ApiUser) -> None:
     admin.delete("/api/cases/abc123")
     response = admin.post("/api/cases", json={"Id": "abc123", "Subject": "Wrong size delivered"})
     assert response.status_code == 409
+
+
+def test_creating_with_the_id_of_a_case_in_another_market_is_409_like_any_taken_id(
+    make_user: UserFactory,
+) -> None:
+    """Documented (docs/api.md, Markets): Ids are unique in the tenant, so this is what a
+    market-scoped user can learn of another market's cases."""
+    make_user("CaseAdmin", markets=("SE",)).create_case(Id="abc123", MarketId="SE")
+    norwegian = make_user("CaseAdmin", markets=("NO",))
+    norwegian.create_case(Id="abc124", MarketId="NO")
+    hidden = norwegian.post("/api/cases", json={"Id": "abc123", "Subject": "x", "MarketId": "NO"})
+    own = norwegian.post("/api/cases", json={"Id": "abc124", "Subject": "x", "MarketId": "NO"})
+    assert hidden.status_code == own.status_code == 409
+    assert hidden.json()["detail"] == own.json()["detail"].replace("abc124", "abc123")
+
+
+def test_a_case_number_taken_already_is_a_409_problem_and_not_a_500(
+    admin: ApiUser, database_url: str
+) -> None:
+    first = admin.create_case()
+    set_last_case_number(database_url, 1000)
+    response = admin.post("/api/cases", json={"Subject": "Wrong size delivered"})
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert admin.get(f"/api/cases/{first['Id']}").json() == first
 
 
 def test_a_rejected_duplicate_id_leaves_the_first_case_alone(admin: ApiUser) -> None:

@@ -28,7 +28,8 @@ async def get_settings(session: ReadSession, actor: CaseReader) -> CaseSettings:
         "Requires ApiOwner and every market (AllMarkets): the settings apply to the whole "
         "tenant, so a user limited to markets gets 403. A status or priority that cases still "
         "use cannot be removed (409 naming how many use it). Changing a Level or Severity "
-        "re-sorts existing cases."
+        "re-sorts existing cases. A NumberPrefix under which a later case would get an "
+        "existing CaseNumber again is refused (409 naming it)."
     ),
     response_model=CaseSettings,
     responses=problem_responses(400, 401, 403, 409),

@@ -109,6 +109,17 @@ DEFAULT_RULES = CaseRules(
 )
 
 
+def number_in(case_number: str, prefix: str) -> int | None:
+    """The number n for which `prefix` followed by n is `case_number`, if there is one: numbers
+    are written in ASCII digits without leading zeros, as a create writes them."""
+    if not case_number.startswith(prefix):
+        return None
+    rest = case_number[len(prefix) :]
+    if not rest or not rest.isascii() or not rest.isdigit() or rest.startswith("0"):
+        return None
+    return int(rest)
+
+
 def check(rules: CaseRules) -> None:
     """Raise InvalidInput naming every inconsistency in a proposed set of rules."""
     errors: dict[str, list[str]] = {}

@@ -15,6 +15,17 @@ class SettingInUse(Conflict):
     """A status or priority that cases still use cannot be removed."""
 
 
+class PrefixRepeatsCaseNumber(Conflict):
+    """A number prefix under which a later case would get an existing case's number."""
+
+    def __init__(self, prefix: str, case_number: str) -> None:
+        super().__init__(
+            f"NumberPrefix '{prefix}' would give a later case the number '{case_number}', "
+            "which an existing case already has (numbered under an earlier prefix). "
+            "Case numbers are unique: choose another prefix."
+        )
+
+
 async def get_settings(session: AsyncSession, *, actor: Actor) -> CaseRules:
     return await repository.get_rules(session, actor.tenant_id)
 
@@ -42,6 +53,8 @@ async def update_settings(session: AsyncSession, *, actor: Actor, proposed: Case
     if in_use:
         raise SettingInUse(" ".join(in_use) + " Move those cases first.")
     current = await repository.get_rules(session, tenant_id)
+    if proposed.number_prefix != current.number_prefix:
+        await _refuse_repeated_numbers(session, tenant_id, proposed.number_prefix)
     for old in current.statuses:
         new = statuses.get(old.name.lower())
         if new is not None and new != old and old.name in used_statuses:
@@ -73,3 +86,15 @@ async def update_settings(session: AsyncSession, *, actor: Actor, proposed: Case
     )
     await repository.save_rules(session, tenant_id, canonical)
     return canonical
+
+
+async def _refuse_repeated_numbers(session: AsyncSession, tenant_id: int, prefix: str) -> None:
+    """Numbers only grow, so a prefix is safe unless an existing case number is the prefix
+    followed by a number still to come ("CS-1" then 1001 is "CS-" then 11001). The settings
+    are held, so no create takes a number meanwhile."""
+    last = await cases_repository.last_case_number(session, tenant_id=tenant_id)
+    for case_number in await cases_repository.case_numbers_ahead(
+        session, tenant_id=tenant_id, prefix=prefix, last=last
+    ):
+        if (rules.number_in(case_number, prefix) or 0) > last:
+            raise PrefixRepeatsCaseNumber(prefix, case_number)

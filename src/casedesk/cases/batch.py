@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk import clock
 from casedesk.auth.policy import Actor
-from casedesk.cases import repository, service
+from casedesk.cases import direct, repository, service
 from casedesk.cases.errors import CaseIdTaken
 from casedesk.cases.models import CaseRow
 from casedesk.cases.schemas import OmniumCaseCreate, OmniumCasePatch
@@ -156,7 +156,9 @@ async def store_new_cases(
                 stored.extend(
                     await repository.insert_many(session, tenant_id=tenant_id, rows=[row])
                 )
-        except IntegrityError:
+        except IntegrityError as error:
+            if not direct.id_clash(error.orig):
+                raise
             stored.append(None)
     return stored
 

@@ -314,12 +314,12 @@ async def insert(direct: Direct, row: CaseRow, refs: Refs, *, number_prefix: str
         )
         row.case_number = case_number
     except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
-        if _id_clash(error):
+        if id_clash(error):
             raise IdTaken(row.id) from error
         raise
 
 
-def _id_clash(error: Exception) -> bool:
+def id_clash(error: BaseException | None) -> bool:
     """Whether an insert failed on the (tenant, Id) unique constraint, and nothing else."""
     if isinstance(error, psycopg.errors.UniqueViolation):
         return error.diag.constraint_name == ID_CONSTRAINT

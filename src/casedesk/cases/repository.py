@@ -51,6 +51,35 @@ async def reserve_case_numbers(session: AsyncSession, *, tenant_id: int, count: 
     return range(last - count + 1, last + 1)
 
 
+async def last_case_number(session: AsyncSession, *, tenant_id: int) -> int:
+    """The last number handed out in the tenant; the next one is higher."""
+    result = await session.execute(
+        select(CaseCounterRow.last_number).where(CaseCounterRow.tenant_id == tenant_id)
+    )
+    last = result.scalar_one_or_none()
+    return FIRST_CASE_NUMBER - 1 if last is None else int(last)
+
+
+async def case_numbers_ahead(
+    session: AsyncSession, *, tenant_id: int, prefix: str, last: int
+) -> list[str]:
+    """The tenant's case numbers that could be `prefix` followed by a number above `last`: of
+    those that are `prefix` and a digit from 1 to 9 (an index range), the ones longer than
+    `prefix` and `last` written out, or as long and sorting after it. A few more may come
+    back (`CS-9x`); case_settings.rules.number_in decides."""
+    after = f"{prefix}{last}"
+    result = await session.execute(
+        select(CaseRow.case_number).where(
+            CaseRow.tenant_id == tenant_id,
+            CaseRow.case_number >= f"{prefix}1",
+            CaseRow.case_number < f"{prefix}:",
+            (func.length(CaseRow.case_number) > len(after))
+            | ((func.length(CaseRow.case_number) == len(after)) & (CaseRow.case_number > after)),
+        )
+    )
+    return list(result.scalars())
+
+
 _CASE_COLUMNS = tuple(column.key for column in CaseRow.__table__.columns if column.key != "pk")
 
 
