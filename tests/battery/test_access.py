@@ -5,6 +5,8 @@ or tenant. None may succeed, and none may learn that a hidden case exists.
 The endpoints are tests/test_access_matrix.py's CALLS, which that file proves cover every
 /api/cases endpoint. "Learning that a case exists" is checked by sending each call twice,
 once for the hidden case and once for an id that exists nowhere: the answers must match.
+Creating with a chosen Id is left out on purpose: Ids are the tenant's, so a taken one is a
+409 whatever its market (docs/api.md, Markets; tests/cases/test_create.py pins it).
 """
 
 from __future__ import annotations
