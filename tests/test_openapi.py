@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -353,3 +354,121 @@ def test_a_case_answer_links_to_every_next_step_by_its_id_and_etag(
 def test_a_deleted_case_links_only_to_reading_and_restoring_it(document: dict[str, Any]) -> None:
     links = operation(document, "delete", "/api/cases/{id}")["responses"]["200"]["links"]
     assert set(links) == {"GetCase", "RestoreCase"}
+
+
+# The constraints the server enforces, stated where a generated client can check them first.
+
+
+def _parameter(document: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    (found,) = [p for p in operation(document, method, path)["parameters"] if p["name"] == name]
+    return found
+
+
+def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema of an optional value without its `null` branch."""
+    (branch,) = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+    return branch
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p in CASE_OPERATIONS if "{id}" in p])
+def test_a_case_id_in_the_path_is_bounded_and_never_a_reserved_word(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    schema = _parameter(document, method, path, "id")["schema"]
+    assert (schema["minLength"], schema["maxLength"]) == (1, 100)
+    reserved = re.compile(schema["not"]["pattern"])
+    assert all(reserved.search(word) for word in ("search", "Settings", "SCROLL", "addmany"))
+    assert not reserved.search("abc123")
+    assert not reserved.search("searches")
+
+
+def test_a_client_chosen_id_states_its_pattern_length_and_reserved_words(
+    document: dict[str, Any],
+) -> None:
+    schema = _non_null(schemas(document)["OmniumCaseCreate"]["properties"]["Id"])
+    assert schema["pattern"] == "^[A-Za-z0-9._~:@-]+$"
+    assert (schema["minLength"], schema["maxLength"]) == (1, 100)
+    assert re.search(schema["not"]["pattern"], "patchMany")
+
+
+IF_MATCH_OPERATIONS = [
+    operation
+    for operation in IDEMPOTENT_OPERATIONS
+    if operation
+    not in {
+        ("post", "/api/cases"),
+        ("post", "/api/cases/addmany"),
+        ("patch", "/api/cases/patchmany"),
+    }
+]
+
+
+@pytest.mark.parametrize(("method", "path"), IF_MATCH_OPERATIONS)
+def test_if_match_states_its_format(document: dict[str, Any], method: str, path: str) -> None:
+    schema = _non_null(_parameter(document, method, path, "If-Match")["schema"])
+    well_formed = re.compile(schema["pattern"])
+    for sent in ('"3"', 'W/"3"', "*", '"1", "2"', '"1",W/"x"'):
+        assert well_formed.search(sent), sent
+    for sent in ("3", "abc", '"3', '"3" "4"', '*, "3"', ""):
+        assert not well_formed.search(sent), sent
+
+
+@pytest.mark.parametrize("path", ["/api/cases/addmany", "/api/cases/patchmany"])
+def test_a_batch_states_that_it_takes_0_to_1000_items(document: dict[str, Any], path: str) -> None:
+    (spec,) = document["paths"][path].values()
+    schema = spec["requestBody"]["content"]["application/json"]["schema"]
+    assert (schema["minItems"], schema["maxItems"]) == (0, 1000)
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "bounds"),
+    [
+        ("OmniumCaseSearchRequest", "Take", (1, 100)),
+        ("OmniumCaseSearchRequest", "Page", (0, 10_000)),
+        ("OmniumCaseScrollRequest", "Take", (1, 1_000)),
+    ],
+)
+def test_paging_states_its_bounds(
+    document: dict[str, Any], model: str, field: str, bounds: tuple[int, int]
+) -> None:
+    schema = _non_null(schemas(document)[model]["properties"][field])
+    assert (schema["minimum"], schema["maximum"]) == bounds
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "defaults"),
+    [
+        (
+            "OmniumCaseCreate",
+            "Status",
+            ["New", "In Progress", "Waiting for Customer", "Resolved", "Closed"],
+        ),
+        (
+            "OmniumCaseReplace",
+            "Status",
+            ["New", "In Progress", "Waiting for Customer", "Resolved", "Closed"],
+        ),
+        ("OmniumCasePatch", "Priority", ["Low", "Normal", "High", "Critical"]),
+        ("OmniumCaseSearchRequest", "Priority", ["Low", "Normal", "High", "Critical"]),
+    ],
+)
+def test_statuses_and_priorities_show_the_defaults_without_limiting_them(
+    document: dict[str, Any], model: str, field: str, defaults: list[str]
+) -> None:
+    """Statuses and priorities are each tenant's own: an enum would make a custom one invalid."""
+    schema = _non_null(schemas(document)[model]["properties"][field])
+    assert schema["examples"] == defaults
+    assert "enum" not in schema
+    assert "/api/cases/settings" in schema["description"]
+
+
+def test_changestatus_shows_the_default_statuses(document: dict[str, Any]) -> None:
+    schema = _parameter(document, "post", "/api/cases/{id}/changestatus", "status")["schema"]
+    assert schema["examples"] == [
+        "New",
+        "In Progress",
+        "Waiting for Customer",
+        "Resolved",
+        "Closed",
+    ]
+    assert "enum" not in schema

@@ -158,6 +158,36 @@ def test_a_wrong_method_is_a_405_problem_naming_every_allowed_method(admin: ApiU
     assert response.headers["Allow"] == "POST, PUT, PATCH"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/api/cases/search", "POST"),
+        ("PUT", "/api/cases/search", "POST"),
+        ("GET", "/api/cases/search", "POST"),
+        ("DELETE", "/api/cases/search", "POST"),
+        ("OPTIONS", "/api/cases/abc123", "GET, DELETE"),
+        ("POST", "/api/cases/abc123", "GET, DELETE"),
+        ("DELETE", "/api/cases/settings", "GET, PUT"),
+        ("GET", "/api/cases/scroll", "POST"),
+        ("GET", "/api/cases/addmany", "POST"),
+        ("POST", "/api/cases/patchmany", "PATCH"),
+        ("POST", "/api/cases/scroll/assignto", "GET"),
+        ("GET", "/api/cases/abc123/assignto", "POST"),
+        ("GET", "/api/token", "POST"),
+        ("POST", "/health", "GET"),
+        ("POST", "/swagger/v1/swagger.json", "GET, HEAD"),
+    ],
+)
+def test_allow_lists_exactly_the_methods_of_the_resource(
+    admin: ApiUser, method: str, path: str, allow: str
+) -> None:
+    """A literal path such as /api/cases/search is its own resource, never a case whose Id is
+    "search": no case can have that Id (cases/schemas.py RESERVED_IDS)."""
+    response = admin.request(method, path)
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == allow
+
+
 def test_the_trace_id_echoes_the_callers_request_id(client: TestClient) -> None:
     response = client.get("/api/nothing-here", headers={"X-Request-Id": "req-42"})
     assert assert_problem(response, 404)["traceId"] == "req-42"

@@ -13,10 +13,12 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
+from starlette._utils import get_route_path
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Mount
 from starlette.types import Scope, Send
 
 from casedesk import errors
@@ -247,19 +249,37 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     return problem(request, 400, validation_detail(field_errors), field_errors=field_errors)
 
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The order Allow lists methods in; a routed method missing here comes last.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method the path answers; Starlette's own Allow names only the first route's."""
-    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
-    return ", ".join(
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
-        )
+def _routed_methods(app: Starlette) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each route's path pattern and methods, read from the app's routes on first use (after
+    every router is included) and kept. Mounts are left out: they answer 405 themselves."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "routed_methods", None
     )
+    if table is None:
+        table = [
+            (route.path_regex, frozenset(route.methods))
+            for route in iter_route_contexts(app.routes)
+            if route.methods
+        ]
+        app.state.routed_methods = table
+    return table
+
+
+def allowed_methods(app: Starlette, path: str) -> str:
+    """The Allow header for a path: the methods of every route whose pattern matches it (a
+    case Id never matches a literal segment such as `search`: cases/routes.py)."""
+    methods = {
+        method
+        for pattern, routed in _routed_methods(app)
+        if pattern.match(path)
+        for method in routed
+    }
+    order = {method: place for place, method in enumerate(_METHOD_ORDER)}
+    return ", ".join(sorted(methods, key=lambda method: (order.get(method, len(order)), method)))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -267,7 +287,8 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     field_errors = None
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        routed = allowed_methods(request.app, get_route_path(request.scope))
+        headers["Allow"] = routed or headers.get("Allow", "")
     elif exc.status_code == 400:
         # FastAPI's own "error parsing the body" (e.g. bytes that are not UTF-8).
         field_errors = {"$": [str(exc.detail)]}

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.routing import iter_route_contexts
 
+from casedesk.cases.schemas import RESERVED_IDS
+from casedesk.config import Settings
+from casedesk.main import create_app
 from tests.cases.numbering import set_last_case_number
 from tests.conftest import ApiUser, UserFactory
 
@@ -254,3 +258,13 @@ def test_an_id_that_would_shadow_an_api_path_is_refused(admin: ApiUser, reserved
 
     assert response.status_code == 400
     assert "Id" in response.json()["errors"]
+
+
+def test_the_reserved_ids_are_exactly_the_paths_routed_beside_a_case() -> None:
+    """Every literal segment routed under /api/cases is reserved, so no case Id shadows it."""
+    routed = {
+        route.path_format.removeprefix("/api/cases/").split("/")[0]
+        for route in iter_route_contexts(create_app(Settings()).routes)
+        if route.path_format and route.path_format.startswith("/api/cases/")
+    }
+    assert {segment for segment in routed if "{" not in segment} == RESERVED_IDS

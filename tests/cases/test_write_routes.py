@@ -129,6 +129,19 @@ def test_if_match_listing_the_current_etag_among_others_applies(admin: ApiUser) 
     assert response.status_code == 200
 
 
+@ALL_WRITES
+@pytest.mark.parametrize("sent", ["3", "abc", '"3', '"3" "4"', "*, W/x"])
+def test_an_if_match_that_is_no_list_of_entity_tags_is_400_and_changes_nothing(
+    admin: ApiUser, write: str, sent: str
+) -> None:
+    prepare(admin, write)
+    before = stored(admin)
+    response = send(admin, write, headers={"If-Match": sent})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["errors"]) == {"If-Match"}
+    assert stored(admin) == before
+
+
 def test_a_weak_etag_never_matches(admin: ApiUser) -> None:
     _, current = prepare(admin, "PATCH")
     response = send(admin, "PATCH", headers={"If-Match": f"W/{current}"})

@@ -36,8 +36,12 @@ def _array_of(model: type[WireModel]) -> dict[str, Any]:
 
 def _items(example: dict[str, Any]) -> Any:
     return Body(
+        min_length=0,
         max_length=MAX_ITEMS,
-        description=f"Up to {MAX_ITEMS:,} items, each validated and applied on its own.",
+        description=(
+            f"0 to {MAX_ITEMS:,} items, each validated and applied on its own; an empty array "
+            "answers all counts 0."
+        ),
         openapi_examples={"two items": {"value": example}},
     )
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, status
 from fastapi.responses import Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from casedesk.auth.dependencies import CaseSearcher, CaseWriter, authenticated_read
 from casedesk.auth.policy import Role
@@ -19,6 +20,11 @@ from casedesk.cases import examples, repository, service
 from casedesk.cases.models import ID_MAX, NAME_MAX, CaseRow
 from casedesk.cases.rendering import case_json, etag, render_case
 from casedesk.cases.schemas import (
+    DEFAULT_STATUSES,
+    NOT_RESERVED,
+    RESERVED_ID_WORDS,
+    STATUS_DESCRIPTION,
+    IfMatchValue,
     OmniumCase,
     OmniumCaseCreate,
     OmniumCasePatch,
@@ -34,17 +40,36 @@ from casedesk.wire import FilledText, StoredText
 
 router = APIRouter(prefix="/api/cases", tags=["Cases"])
 
+
+class _CaseIdSegment(StringConvertor):
+    """A path segment that can name a case: never a reserved id, which names a resource of its
+    own (GET /api/cases/search is a 405 of the search, not a lookup of a case "search")."""
+
+    regex = f"(?!(?:{RESERVED_ID_WORDS})(?![^/]))[^/]+"
+
+
+register_url_convertor("case_id", _CaseIdSegment())
+
 # Path and query text is checked like body text: a NUL would break PostgreSQL (500) and
 # be stored as is by SQLite.
 CaseId = Annotated[
-    StoredText, Path(alias="id", min_length=1, max_length=ID_MAX, description="The case's Id")
+    StoredText,
+    Path(
+        alias="id",
+        min_length=1,
+        max_length=ID_MAX,
+        description="The case's Id",
+        json_schema_extra=NOT_RESERVED,
+    ),
 ]
 IfMatch = Annotated[
-    str | None,
+    IfMatchValue | None,
     Header(
         alias="If-Match",
-        max_length=200,
-        description="An ETag from an earlier response: the write applies only if it is current.",
+        description=(
+            "An ETag from an earlier response (or `*`, or a list of tags): the write applies "
+            "only if one is current, else 412. A value that is not such a list is a 400."
+        ),
     ),
 ]
 JSON = "application/json"
@@ -60,7 +85,7 @@ def _case_response(row: CaseRow, status_code: int = 200) -> Response:
 
 
 @router.get(
-    "/{id}",
+    "/{id:case_id}",
     summary="Get a case by ID",
     response_model=OmniumCase,
     responses=_READ_ERRORS,
@@ -138,7 +163,7 @@ async def patch_case(
 
 
 @router.delete(
-    "/{id}",
+    "/{id:case_id}",
     summary="Delete a case (soft delete)",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -182,7 +207,7 @@ async def search_cases(
 
 
 @router.post(
-    "/{id}/assignto",
+    "/{id:case_id}/assignto",
     summary="Assign a case to a user",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -211,7 +236,7 @@ async def assign_case(
 
 
 @router.post(
-    "/{id}/changestatus",
+    "/{id:case_id}/changestatus",
     summary="Change the status of a case",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -220,7 +245,13 @@ async def assign_case(
 async def change_status(
     case_id: CaseId,
     new_status: Annotated[
-        FilledText, Query(alias="status", max_length=NAME_MAX, examples=["In Progress"])
+        FilledText,
+        Query(
+            alias="status",
+            max_length=NAME_MAX,
+            description=STATUS_DESCRIPTION,
+            examples=DEFAULT_STATUSES,
+        ),
     ],
     actor: CaseWriter,
     session: WriteSession,
@@ -234,7 +265,7 @@ async def change_status(
 
 
 @router.post(
-    "/{id}/comments",
+    "/{id:case_id}/comments",
     summary="Add a note to a case",
     description=(
         "Adds an OmniumComment: `Public` notes go to CaseNotes, `Internal` (the default) to "
@@ -260,7 +291,7 @@ async def add_comment(
 
 
 @router.post(
-    "/{id}/restore",
+    "/{id:case_id}/restore",
     summary="Undo a soft delete",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from casedesk.case_settings.rules import DEFAULT_RULES
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
 from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
 
@@ -23,6 +25,28 @@ DEFAULT_SCROLL_TAKE = 100
 MAX_SCROLL_TAKE = 1_000
 
 Name = Annotated[StoredText, Field(max_length=NAME_MAX)]
+# Statuses and priorities are each tenant's own (PUT /api/cases/settings): the document shows
+# the defaults as examples, never as an enum, which would make a tenant's own one look invalid.
+DEFAULT_STATUSES = [status.name for status in DEFAULT_RULES.statuses]
+STATUS_DESCRIPTION = (
+    "One of the tenant's statuses, in any letter case (GET /api/cases/settings lists them); "
+    "the defaults are shown as examples."
+)
+StatusName = Annotated[
+    StoredText,
+    Field(max_length=NAME_MAX, description=STATUS_DESCRIPTION, examples=DEFAULT_STATUSES),
+]
+PriorityName = Annotated[
+    StoredText,
+    Field(
+        max_length=NAME_MAX,
+        description=(
+            "One of the tenant's priorities, in any letter case (GET /api/cases/settings lists "
+            "them); the defaults are shown as examples."
+        ),
+        examples=[priority.name for priority in DEFAULT_RULES.priorities],
+    ),
+]
 Ident = Annotated[StoredText, Field(max_length=ID_MAX)]
 FilledIdent = Annotated[FilledText, Field(max_length=ID_MAX)]
 Subject = Annotated[FilledText, Field(max_length=SUBJECT_MAX)]
@@ -103,8 +127,8 @@ class _CaseFields(WireModel):
 
     subject: Subject
     description: Description | None = None
-    status: Name | None = None
-    priority: Name | None = None
+    status: StatusName | None = None
+    priority: PriorityName | None = None
     source: Name | None = None
     assigned_to_user_id: Ident | None = None
     assigned_to_name: Name | None = None
@@ -133,6 +157,38 @@ class _CaseFields(WireModel):
 RESERVED_IDS = frozenset({"settings", "search", "scroll", "addmany", "patchmany"})
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# The reserved ids as a regular expression in any letter case, spelled without flags: the
+# OpenAPI document states it (JSON Schema patterns have none) and routing excludes it.
+RESERVED_ID_WORDS = "|".join(_any_case(word) for word in sorted(RESERVED_IDS))
+NOT_RESERVED: dict[str, Any] = {"not": {"pattern": f"^(?:{RESERVED_ID_WORDS})$"}}
+
+
+# RFC 9110's If-Match: `*`, or a comma-separated list of entity tags such as "3" or W/"3".
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e]*"'
+IF_MATCH_PATTERN = rf"^[ \t]*(?:\*|{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*)[ \t]*$"
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
+def _well_formed_if_match(value: str) -> str:
+    if not _IF_MATCH.match(value):
+        raise PydanticCustomError(
+            "if_match",
+            'If-Match must be * or a list of quoted entity tags, such as "3" or "3", "4".',
+        )
+    return value
+
+
+IfMatchValue = Annotated[
+    str,
+    Field(max_length=200, json_schema_extra={"pattern": IF_MATCH_PATTERN}),
+    AfterValidator(_well_formed_if_match),
+]
+
+
 def _not_reserved(value: str) -> str:
     if value.lower() in RESERVED_IDS:
         raise PydanticCustomError(
@@ -149,7 +205,12 @@ class OmniumCaseCreate(_CaseFields):
     id: (
         Annotated[
             str,
-            Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._~:@-]+$"),
+            Field(
+                min_length=1,
+                max_length=ID_MAX,
+                pattern=r"^[A-Za-z0-9._~:@-]+$",
+                json_schema_extra=NOT_RESERVED,
+            ),
             AfterValidator(_not_reserved),
         ]
         | None
@@ -160,8 +221,8 @@ class OmniumCaseReplace(_CaseFields):
     """A full replacement: every field left out becomes null or empty."""
 
     id: FilledIdent
-    status: Name
-    priority: Name
+    status: StatusName
+    priority: PriorityName
 
 
 class OmniumCasePatch(WireModel):
@@ -172,8 +233,8 @@ class OmniumCasePatch(WireModel):
     id: FilledIdent
     subject: Subject | None = None
     description: Description | None = None
-    status: Name | None = None
-    priority: Name | None = None
+    status: StatusName | None = None
+    priority: PriorityName | None = None
     source: Name | None = None
     assigned_to_user_id: Ident | None = None
     assigned_to_name: Name | None = None
@@ -262,8 +323,8 @@ class _SearchFilters(WireModel):
     """What a search selects and in which order: everything but the paging."""
 
     search_text: Annotated[StoredText, Field(max_length=500)] | None = None
-    status: Name | None = None
-    priority: Name | None = None
+    status: StatusName | None = None
+    priority: PriorityName | None = None
     assigned_to_user_id: Ident | None = None
     tags: Annotated[list[FilledIdent], Field(max_length=20)] | None = None
     customer_id: Ident | None = None
@@ -275,7 +336,17 @@ class _SearchFilters(WireModel):
 
 
 class OmniumCaseSearchRequest(_SearchFilters):
-    page: Annotated[int, Field(ge=0)] | None = None
+    page: (
+        Annotated[
+            int,
+            Field(
+                ge=0,
+                le=MAX_PAGE_DEPTH,
+                description=f"Zero-based; Page * Take may not pass {MAX_PAGE_DEPTH:,}.",
+            ),
+        ]
+        | None
+    ) = None
     take: Annotated[int, Field(ge=1, le=MAX_TAKE)] | None = None
 
 
