@@ -124,6 +124,7 @@ def _add_openapi(app: FastAPI) -> None:
             for path, operations in document["paths"].items():
                 for operation in operations.values():
                     _document_problems(operation)
+                    _parameters_without_null(operation)
                     if path.startswith("/api/") and path not in PUBLIC_PATHS:
                         operation["security"] = [{name: []} for name in BEARER]
             _add_case_links(document["paths"])
@@ -183,6 +184,17 @@ def _add_case_links(paths: dict[str, Any]) -> None:
                 link["parameters"] = {**link.get("parameters", {}), **_CURRENT_TAG}
             links[name] = link
         paths[path][method]["responses"][status]["links"] = links
+
+
+def _parameters_without_null(operation: dict[str, Any]) -> None:
+    """An optional parameter (`str | None`) is absent when left out: its `null` branch goes, or
+    clients and fuzzers send the text "null" (If-Match: null is a malformed If-Match)."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter["schema"]
+        branches = [branch for branch in schema.get("anyOf", ()) if branch != {"type": "null"}]
+        if "anyOf" in schema and len(branches) == 1:
+            del schema["anyOf"]
+            schema.update(branches[0])
 
 
 def _document_problems(operation: dict[str, Any]) -> None:
