@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import ValidationError
 
+from casedesk.case_settings.schemas import CasePriorityDefinition, CaseStatusDefinition
+from casedesk.cases.schemas import OmniumCaseScrollRequest, OmniumCaseSearchRequest
 from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
 
 
@@ -126,3 +128,29 @@ def test_a_date_must_be_a_string_not_a_number(number: object) -> None:
 def test_a_date_string_is_still_read() -> None:
     parcel = Parcel.model_validate({"TrackingNumber": "x", "SentAt": "2026-11-27T10:00:00Z"})
     assert parcel.sent_at == datetime(2026, 11, 27, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (OmniumCaseSearchRequest, {"IncludeDeleted": 0}),
+        (OmniumCaseSearchRequest, {"IncludeDeleted": "true"}),
+        (OmniumCaseSearchRequest, {"Page": False}),
+        (OmniumCaseSearchRequest, {"Take": True}),
+        (OmniumCaseSearchRequest, {"Take": "5"}),
+        (OmniumCaseScrollRequest, {"Take": "500"}),
+        (OmniumCaseScrollRequest, {"IncludeDeleted": 1}),
+        (CaseStatusDefinition, {"Name": "New", "Level": True}),
+        (CasePriorityDefinition, {"Name": "Low", "Severity": "1"}),
+    ],
+)
+def test_a_number_or_flag_of_another_json_type_is_refused(
+    model: type[WireModel], body: dict[str, Any]
+) -> None:
+    """The document says integer or boolean: true is no number, 0 no flag, "5" neither."""
+    with pytest.raises(ValidationError):
+        model.model_validate(body)
+
+
+def test_a_whole_number_written_with_a_fraction_of_zero_is_a_json_integer() -> None:
+    assert OmniumCaseSearchRequest.model_validate({"Take": 5.0}).take == 5

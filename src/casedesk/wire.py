@@ -62,6 +62,27 @@ def _not_a_number(value: Any) -> Any:
 
 UtcDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
 
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer, which the document states: a number with no fraction. Pydantic
+    would also take true and false, and a number written as a string."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "The value must be a whole number.")
+    return value
+
+
+def _json_boolean(value: Any) -> Any:
+    """JSON's true or false; pydantic would also take 0, 1, "yes" and the like."""
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "The value must be true or false.")
+    return value
+
+
+# Placed after an integer's bounds (`Annotated[int, Field(ge=1), JSON_INTEGER]`), so that the
+# document still shows them as minimum and maximum.
+JSON_INTEGER = BeforeValidator(_json_integer)
+Flag = Annotated[bool, BeforeValidator(_json_boolean)]
+
 _WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 

@@ -184,8 +184,10 @@ class Tally:
         self, ctx: Any, response: Response, case: schemathesis.Case[Any]
     ) -> bool | None:
         """Schemathesis's positive_data_acceptance, except a 400 whose every error is a
-        documented rule beyond JSON Schema (INTENDED_REJECTIONS), and the 412 for an If-Match
-        that is not the case's current ETag (a generated If-Match rarely is)."""
+        documented rule beyond JSON Schema (INTENDED_REJECTIONS), the 412 for an If-Match
+        that is not the case's current ETag (a generated If-Match rarely is), and a request
+        whose headers or query as sent do not match the document: Schemathesis's coverage
+        phase cannot draw a quoted header value and sends `If-Match: 0` as valid data."""
         try:
             return positive_data_acceptance(ctx, response, case)
         except RejectedPositiveData:
@@ -194,6 +196,9 @@ class Tally:
                 return None
             if _stale_if_match(response, case):
                 self.excused["positive: a well-formed If-Match that is not current"] += 1
+                return None
+            if not _sent_request_is_valid(response, case):
+                self.excused["positive: what was sent is not valid"] += 1
                 return None
             raise
 

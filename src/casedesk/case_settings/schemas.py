@@ -5,19 +5,19 @@ from typing import Annotated
 from pydantic import Field
 
 from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
-from casedesk.wire import FilledText, StoredText, WireModel
+from casedesk.wire import JSON_INTEGER, FilledText, StoredText, WireModel
 
 _NAME = Annotated[FilledText, Field(max_length=200)]
 
 
 class CaseStatusDefinition(WireModel):
     name: _NAME
-    level: int = Field(ge=-1_000_000, le=1_000_000)
+    level: Annotated[int, Field(ge=-1_000_000, le=1_000_000), JSON_INTEGER]
 
 
 class CasePriorityDefinition(WireModel):
     name: _NAME
-    severity: int = Field(ge=-1_000_000, le=1_000_000)
+    severity: Annotated[int, Field(ge=-1_000_000, le=1_000_000), JSON_INTEGER]
 
 
 class CaseSettings(WireModel):

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from casedesk.case_settings.rules import DEFAULT_RULES
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
-from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
+from casedesk.wire import JSON_INTEGER, FilledText, Flag, StoredText, UtcDateTime, WireModel
 
 DESCRIPTION_MAX = 100_000
 NOTE_MAX = 100_000
@@ -169,7 +169,7 @@ NOT_RESERVED: dict[str, Any] = {"not": {"pattern": f"^(?:{RESERVED_ID_WORDS})$"}
 
 # RFC 9110's If-Match: `*`, or a comma-separated list of entity tags such as "3" or W/"3".
 _ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e]*"'
-IF_MATCH_PATTERN = rf"^[ \t]*(?:\*|{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*)[ \t]*$"
+IF_MATCH_PATTERN = rf"^(?:\*|{_ENTITY_TAG}(?: *, *{_ENTITY_TAG})*)$"
 _IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
@@ -332,7 +332,7 @@ class _SearchFilters(WireModel):
     date_from: UtcDateTime | None = None
     date_to: UtcDateTime | None = None
     sort_order: Annotated[SortOrder, _enum_name(SortOrder)] | None = None
-    include_deleted: bool | None = None
+    include_deleted: Flag | None = None
 
 
 class OmniumCaseSearchRequest(_SearchFilters):
@@ -344,10 +344,11 @@ class OmniumCaseSearchRequest(_SearchFilters):
                 le=MAX_PAGE_DEPTH,
                 description=f"Zero-based; Page * Take may not pass {MAX_PAGE_DEPTH:,}.",
             ),
+            JSON_INTEGER,
         ]
         | None
     ) = None
-    take: Annotated[int, Field(ge=1, le=MAX_TAKE)] | None = None
+    take: Annotated[int, Field(ge=1, le=MAX_TAKE), JSON_INTEGER] | None = None
 
 
 def _no_page(value: object) -> None:
@@ -363,7 +364,7 @@ def _no_page(value: object) -> None:
 class OmniumCaseScrollRequest(_SearchFilters):
     """A search to read in full: `Take` is the batch size (default 100, at most 1,000)."""
 
-    take: Annotated[int, Field(ge=1, le=MAX_SCROLL_TAKE)] | None = None
+    take: Annotated[int, Field(ge=1, le=MAX_SCROLL_TAKE), JSON_INTEGER] | None = None
     # Accepted by name only to answer a clear 400; not part of the documented model.
     page: Annotated[SkipJsonSchema[None], BeforeValidator(_no_page)] = None
 
