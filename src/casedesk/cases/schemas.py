@@ -341,8 +341,10 @@ class OmniumCaseSearchRequest(_SearchFilters):
             int,
             Field(
                 ge=0,
-                le=MAX_PAGE_DEPTH,
                 description=f"Zero-based; Page * Take may not pass {MAX_PAGE_DEPTH:,}.",
+                # Stated for clients; the server's Page * Take rule (service.py) refuses a
+                # larger Page with its hint to use scroll.
+                json_schema_extra={"maximum": MAX_PAGE_DEPTH},
             ),
             JSON_INTEGER,
         ]
