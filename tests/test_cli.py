@@ -387,6 +387,41 @@ def test_serve_hands_uvicorn_its_limits_and_json_logging(
     assert handed["log_config"] == logging_config("WARNING")
 
 
+@pytest.mark.parametrize(("workers", "each"), [(1, 4), (2, 2), (3, 1), (8, 1)])
+def test_serve_shares_the_cpus_for_secret_checks_among_its_workers(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch, workers: int, each: int
+) -> None:
+    seen: list[str | None] = []
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("CASEDESK_SECRET_VERIFICATIONS", raising=False)
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda *_a, **_o: seen.append(os.environ.get("CASEDESK_SECRET_VERIFICATIONS")),
+    )
+
+    result = cli("serve", "--workers", str(workers))
+
+    assert result.exit_code == 0, result.output
+    assert seen == [str(each)]
+    assert "CASEDESK_SECRET_VERIFICATIONS" not in os.environ
+
+
+def test_serve_leaves_a_secret_check_cap_the_operator_set(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str | None] = []
+    monkeypatch.setenv("CASEDESK_SECRET_VERIFICATIONS", "7")
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda *_a, **_o: seen.append(os.environ.get("CASEDESK_SECRET_VERIFICATIONS")),
+    )
+
+    assert cli("serve", "--workers", "2").exit_code == 0
+    assert seen == ["7"]
+
+
 # A mistake in the setup gets one or two lines saying what to do, never a traceback.
 
 

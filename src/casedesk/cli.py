@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
 import typer
@@ -27,7 +29,12 @@ from casedesk.auth import keys
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
 from casedesk.cli_boundary import GuardedGroup
-from casedesk.config import MAX_TOKEN_LIFETIME_SECONDS, Settings
+from casedesk.config import (
+    MAX_TOKEN_LIFETIME_SECONDS,
+    VERIFICATIONS_ENV,
+    Settings,
+    verifications_per_worker,
+)
 from casedesk.db import Database, backend_of
 from casedesk.errors import DomainError
 from casedesk.observability import logging_config
@@ -83,6 +90,19 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
         raise typer.Exit(1) from None
 
 
+@contextmanager
+def _unless_set(name: str, value: str) -> Iterator[None]:
+    """`name` in the environment the workers inherit, if the operator has not set it."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -105,8 +125,12 @@ def serve(
             f"?clientId={owner.client_id}&clientSecret={owner.client_secret}'"
         )
     typer.echo(f"Serving on http://{host}:{port} (Swagger UI at /swagger)")
-    # Several workers share one rate limit table, created here and handed down in the env.
-    with shared_by_workers(settings.rate_limits, workers=workers):
+    # Several workers share one rate limit table, created here and handed down in the env;
+    # unless set, they share the CPUs for Argon2 the same way.
+    with (
+        shared_by_workers(settings.rate_limits, workers=workers),
+        _unless_set(VERIFICATIONS_ENV, str(verifications_per_worker(workers))),
+    ):
         uvicorn.run(
             "casedesk.main:app_from_env",
             factory=True,

@@ -41,9 +41,18 @@ class ConfigError(ValueError):
     """A setting in the environment has a value casedesk cannot use."""
 
 
+VERIFICATIONS_ENV = "CASEDESK_SECRET_VERIFICATIONS"
+
+
 def _cpus() -> int:
     """Argon2 keeps a core busy: one verification per core is as fast as more would be."""
     return os.cpu_count() or 1
+
+
+def verifications_per_worker(workers: int) -> int:
+    """The default cap for each of `workers` processes: together they keep every core busy,
+    never more (64 MiB each)."""
+    return max(1, _cpus() // workers)
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ class Settings:
             ),
             secret_verifications=_positive_int(
                 env,
-                "CASEDESK_SECRET_VERIFICATIONS",
+                VERIFICATIONS_ENV,
                 _cpus(),
                 maximum=MAX_SECRET_VERIFICATIONS,
             ),

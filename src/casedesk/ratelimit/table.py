@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import NamedTuple
 
 from casedesk.config import RateLimits
-from casedesk.ratelimit import bucket as math
+from casedesk.ratelimit import bucket as buckets
 from casedesk.ratelimit.bucket import NS, Bucket, Decision
 from casedesk.ratelimit.processes import is_alive, signalable, start_ticks
 
@@ -198,17 +198,17 @@ class SlotTable:
             return self._fail_open(bucket), None
         _, level, at, _, in_flight = _SLOT.unpack_from(memory, offset)
         if in_flight >= concurrent:
-            level = math.refilled(bucket, level, at, now)
-            refused = math.decision(bucket, level, admitted=False, too_many_in_flight=True)
+            level = buckets.refilled(bucket, level, at, now)
+            refused = buckets.decision(bucket, level, admitted=False, too_many_in_flight=True)
             return refused, self._reap_turn(now) if may_reap else None
-        admitted, level, at = math.take(bucket, level, at, now)
+        admitted, level, at = buckets.take(bucket, level, at, now)
         if admitted:
             in_flight += 1
             count_at = offset + self._count_at
             (mine,) = _COUNT.unpack_from(memory, count_at)
             _COUNT.pack_into(memory, count_at, mine + 1)
-        _SLOT.pack_into(memory, offset, h, level, at, math.full_at(bucket, level, at), in_flight)
-        return math.decision(bucket, level, admitted=admitted), None
+        _SLOT.pack_into(memory, offset, h, level, at, buckets.full_at(bucket, level, at), in_flight)
+        return buckets.decision(bucket, level, admitted=admitted), None
 
     def release(self, key: str) -> None:
         h = self._user_hash(key)
@@ -233,9 +233,9 @@ class SlotTable:
             if offset is None:
                 offset = self._evict(h, bucket, now)
             _, level, at, _, _ = _SLOT.unpack_from(memory, offset)
-            admitted, level, at = math.take(bucket, level, at, now)
-            _SLOT.pack_into(memory, offset, h, level, at, math.full_at(bucket, level, at), 0)
-        return math.decision(bucket, level, admitted=admitted)
+            admitted, level, at = buckets.take(bucket, level, at, now)
+            _SLOT.pack_into(memory, offset, h, level, at, buckets.full_at(bucket, level, at), 0)
+        return buckets.decision(bucket, level, admitted=admitted)
 
     def refund(self, key: str, bucket: Bucket, *, now: int) -> None:
         h = self._failure_hash(key)
@@ -246,8 +246,8 @@ class SlotTable:
                 # Forgotten since (see _evict): the key starts with a full bucket anyway.
                 return
             _, level, at, _, _ = _SLOT.unpack_from(memory, offset)
-            level, at = math.give_back(bucket, level, at, now)
-            _SLOT.pack_into(memory, offset, h, level, at, math.full_at(bucket, level, at), 0)
+            level, at = buckets.give_back(bucket, level, at, now)
+            _SLOT.pack_into(memory, offset, h, level, at, buckets.full_at(bucket, level, at), 0)
 
     def _slot(self, region: _Region, h: int, bucket: Bucket, now: int) -> int | None:
         """The key's slot, claimed (with a full bucket) when it has none; None when every slot
@@ -295,7 +295,7 @@ class SlotTable:
         if not self._warned_full:
             self._warned_full = True
             log.warning("rate limit table full: API users without a slot are not limited")
-        return math.decision(bucket, bucket.capacity, admitted=True)
+        return buckets.decision(bucket, bucket.capacity, admitted=True)
 
     def _evict(self, h: int, bucket: Bucket, now: int) -> int:
         """The slot of the key's window whose count runs out first, given to the key: to make
