@@ -587,7 +587,7 @@ def test_keys_rotate_keeps_the_old_key_for_the_token_lifetime_by_default(started
     result = rotation(started, CASEDESK_TOKEN_LIFETIME_SECONDS="7200")
     assert result.exit_code == 0, result.output
     assert "Restart `casedesk serve` to sign tokens with the new one." in result.stdout
-    until = re.search(r"accepted until (\S+)\.$", result.stdout, re.MULTILINE)
+    until = re.search(r"accepted until (\S+);", result.stdout)
     assert until is not None, result.stdout
     grace = datetime.fromisoformat(until[1]) - now
     assert timedelta(seconds=7199) <= grace <= timedelta(seconds=7230)
@@ -597,7 +597,7 @@ def test_keys_rotate_takes_the_grace_period_it_is_given(started: str) -> None:
     now = datetime.now(UTC)
     result = rotation(started, "--grace-seconds", "60")
     assert result.exit_code == 0, result.output
-    until = re.search(r"accepted until (\S+)\.$", result.stdout, re.MULTILINE)
+    until = re.search(r"accepted until (\S+);", result.stdout)
     assert until is not None, result.stdout
     grace = datetime.fromisoformat(until[1]) - now
     assert timedelta(seconds=59) <= grace <= timedelta(seconds=90)

@@ -308,7 +308,10 @@ def keys_rotate(
         typer.echo("There was no signing key yet: generated one.")
         return
     typer.echo("Rotated the signing key. Restart `casedesk serve` to sign tokens with the new one.")
-    typer.echo(f"Tokens signed with the old key are accepted until {until}.")
+    typer.echo(
+        f"Tokens signed with the old key are accepted until {until}; a server not yet "
+        "restarted still signs and accepts them until it is."
+    )
 
 
 @app.command()
