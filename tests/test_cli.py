@@ -333,7 +333,11 @@ def test_serve_logs_json_lines_without_secrets_and_cuts_off_a_trickled_body(
     user = json.loads(created.output.strip().splitlines()[-1])
     log = tmp_path / "serve.log"
 
-    with serving(url, log, settings={"CASEDESK_REQUEST_TIMEOUT_SECONDS": "1"}) as served:
+    with serving(
+        url,
+        log,
+        settings={"CASEDESK_REQUEST_TIMEOUT_SECONDS": "2", "CASEDESK_SEARCH_TIMEOUT_SECONDS": "1"},
+    ) as served:
         credentials = {"clientId": user["ClientId"], "clientSecret": user["ClientSecret"]}
         token = httpx.post(f"{served.base}/api/token", params=credentials).text
         missing = httpx.get(

@@ -209,6 +209,24 @@ def test_protection_settings_are_read() -> None:
     assert settings.secret_verifications == 3
 
 
+@pytest.mark.parametrize(("search", "request_"), [(30, 30), (10, 5)])
+def test_a_search_limit_not_below_the_request_limit_is_refused(search: int, request_: int) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(
+            {
+                "CASEDESK_SEARCH_TIMEOUT_SECONDS": str(search),
+                "CASEDESK_REQUEST_TIMEOUT_SECONDS": str(request_),
+            }
+        )
+
+    assert str(refused.value) == (
+        f"CASEDESK_SEARCH_TIMEOUT_SECONDS ({search} s) must be below "
+        f"CASEDESK_REQUEST_TIMEOUT_SECONDS ({request_} s), so that a search stopped for its "
+        "cost says so instead of the request limit's generic 503: lower the first or raise "
+        "the second"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "raw"),
     [

@@ -120,7 +120,7 @@ def stall(_session: Session) -> None:
 @pytest.fixture
 def hasty(settings: Settings, admin: ApiUser) -> Iterator[ApiUser]:
     """The admin, talking to an app whose requests may take 0.2 s, with three slow routes."""
-    app = create_app(replace(settings, request_timeout_seconds=0.2))
+    app = create_app(replace(settings, request_timeout_seconds=0.2, search_timeout_seconds=0.1))
 
     @app.get("/test/slow")
     async def slow() -> None:

@@ -91,13 +91,21 @@ class Settings:
     hsts: str | None = None
 
     def __post_init__(self) -> None:
-        """No Settings holds a key too short to sign with, however it was built."""
+        """No Settings holds a key too short to sign with, or a search limit that the request
+        limit would cut short, however it was built."""
         _check_secret_key("CASEDESK_SECRET_KEY", self.secret_key)
         _check_secret_key("CASEDESK_PREVIOUS_SECRET_KEY", self.previous_secret_key)
         if self.previous_secret_key and not self.secret_key:
             raise ConfigError(
                 "CASEDESK_PREVIOUS_SECRET_KEY is set without CASEDESK_SECRET_KEY: set both, "
                 "or neither to use the key kept in the database"
+            )
+        if self.search_timeout_seconds >= self.request_timeout_seconds:
+            raise ConfigError(
+                f"CASEDESK_SEARCH_TIMEOUT_SECONDS ({self.search_timeout_seconds:g} s) must be "
+                f"below CASEDESK_REQUEST_TIMEOUT_SECONDS ({self.request_timeout_seconds:g} s), "
+                "so that a search stopped for its cost says so instead of the request limit's "
+                "generic 503: lower the first or raise the second"
             )
 
     @classmethod
