@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.auth import passwords
 from casedesk.auth import service as auth_service
-from casedesk.config import Settings
+from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, Settings
 from casedesk.db import Database
 from casedesk.main import create_app
 from casedesk.tenants import service as tenants_service
@@ -63,7 +63,7 @@ def run_in_transaction(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -
     """Run `work` in one committed transaction of its own, as the CLI does."""
 
     async def run() -> T:
-        db = Database.connect(url)
+        db = Database.connect(url, search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS)
         try:
             async with db.writers() as session, session.begin():
                 return await work(session)

@@ -15,9 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from casedesk import db
+from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS
 from casedesk.db import create_engine
-from casedesk.errors import TooSlow
+from casedesk.errors import Unavailable
 from casedesk.seeding.loader import sync_engine
+from tests.databases import BACKENDS, POSTGRES_ADMIN_URL
 
 CASE_TEXT = "Order arrived damaged, call me on 020 7946 0000"
 # Fails on both backends without the server echoing the value, as a unique key would.
@@ -29,7 +31,9 @@ def test_a_failed_statement_of_the_app_names_none_of_its_parameters(
     database_url: str, inline: bool
 ) -> None:
     async def fail() -> str:
-        engine = create_engine(database_url, inline=inline)
+        engine = create_engine(
+            database_url, inline=inline, search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS
+        )
         try:
             async with engine.connect() as connection:
                 with pytest.raises(DBAPIError) as caught:
@@ -63,13 +67,24 @@ ENDLESS = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000000) "
     "SELECT count(*) FROM c"
 )
+SEARCH_ONE = text("SELECT 1").execution_options(**{db.SEARCH_STATEMENT: True})
+# Each runs for about a second: past a 0.3 s search limit, were it still in force.
+SLOW = {
+    "postgresql": "SELECT pg_sleep(1)",
+    "sqlite": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+        "SELECT count(*) FROM c"
+    ),
+}
 
 
 def test_a_cancelled_sqlite_search_stops_its_statement(tmp_path: Path) -> None:
     """SQLite only: psycopg cancels a PostgreSQL query itself when its task is cancelled."""
 
     async def run() -> None:
-        database = db.Database.connect(f"sqlite:///{tmp_path / 'search.db'}")
+        database = db.Database.connect(
+            f"sqlite:///{tmp_path / 'search.db'}", search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS
+        )
         request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db=database)))
         sessions = db._search_session(request)
         session = await anext(sessions)
@@ -85,7 +100,7 @@ def test_a_cancelled_sqlite_search_stops_its_statement(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("inline", [True, False])
-def test_a_search_statement_past_the_search_time_limit_is_stopped_as_too_slow(
+def test_a_search_statement_past_the_search_time_limit_is_stopped_as_unavailable(
     database_url: str, inline: bool
 ) -> None:
     async def run() -> float:
@@ -93,7 +108,7 @@ def test_a_search_statement_past_the_search_time_limit_is_stopped_as_too_slow(
         try:
             async with engine.connect() as connection:
                 started = time.monotonic()
-                with pytest.raises(TooSlow):
+                with pytest.raises(Unavailable):
                     await connection.execute(
                         text(ENDLESS).execution_options(**{db.SEARCH_STATEMENT: True})
                     )
@@ -112,12 +127,48 @@ def test_a_search_statement_within_the_search_time_limit_is_answered(
         engine = create_engine(database_url, inline=inline, search_timeout_s=0.3)
         try:
             async with engine.connect() as connection:
-                statement = text("SELECT 1").execution_options(**{db.SEARCH_STATEMENT: True})
-                first = (await connection.execute(statement)).scalar_one()
-                # The limit is disarmed after each statement: it cannot stop a later one.
-                await asyncio.sleep(0.5)
-                return int(first + (await connection.execute(text("SELECT 1"))).scalar_one())
+                return int((await connection.execute(SEARCH_ONE)).scalar_one())
         finally:
             await engine.dispose()
 
-    assert asyncio.run(run()) == 2
+    assert asyncio.run(run()) == 1
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_statement_after_a_search_in_its_transaction_may_run_past_the_search_limit(
+    database_url: str, backend: str, inline: bool
+) -> None:
+    """As a scroll's UPDATE and COMMIT do after its search, in one write transaction."""
+
+    async def run() -> float:
+        engine = create_engine(database_url, inline=inline, search_timeout_s=0.3)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(SEARCH_ONE)
+                started = time.monotonic()
+                await connection.execute(text(SLOW[backend]))
+                took = time.monotonic() - started
+                await connection.commit()
+                return took
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) > 0.3
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="CASEDESK_TEST_BACKENDS leaves it out")
+def test_a_search_on_postgresql_leaves_statement_timeout_as_it_found_it() -> None:
+    async def run() -> tuple[str, str]:
+        engine = create_engine(POSTGRES_ADMIN_URL, search_timeout_s=0.3)
+        try:
+            async with engine.connect() as connection:
+                show = text("SHOW statement_timeout")
+                before = (await connection.execute(show)).scalar_one()
+                await connection.execute(SEARCH_ONE)
+                return before, (await connection.execute(show)).scalar_one()
+        finally:
+            await engine.dispose()
+
+    before, after = asyncio.run(run())
+
+    assert after == before

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from casedesk import sqlite_checkpoint
+from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS
 from casedesk.db import create_engine
 
 ROWS = 1500
@@ -20,7 +21,7 @@ def test_inline_commits_leave_checkpoints_to_the_background_task(tmp_path: Path)
     path = tmp_path / "wal.db"
 
     async def run() -> None:
-        engine = create_engine(f"sqlite:///{path}")
+        engine = create_engine(f"sqlite:///{path}", search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS)
         try:
             async with engine.begin() as connection:
                 await connection.exec_driver_sql("CREATE TABLE t (v BLOB)")
@@ -55,7 +56,7 @@ def test_the_log_stays_bounded_under_a_steady_stream_of_writes(
 
     async def run() -> None:
         nonlocal largest
-        engine = create_engine(f"sqlite:///{path}")
+        engine = create_engine(f"sqlite:///{path}", search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS)
         try:
             async with engine.begin() as connection:
                 await connection.exec_driver_sql("CREATE TABLE t (v BLOB)")

@@ -32,7 +32,7 @@ from psycopg import sql
 
 from casedesk import migrate
 from casedesk.auth import service as auth_service
-from casedesk.config import Settings
+from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, Settings
 from casedesk.db import Database
 from casedesk.main import create_app
 
@@ -137,7 +137,7 @@ async def temporary_database(backend: str) -> AsyncIterator[str]:
 
 async def in_process(backend: str, count: int) -> list[tuple[str, float, float]]:
     async with temporary_database(backend) as url:
-        db = Database.connect(url)
+        db = Database.connect(url, search_timeout_s=DEFAULT_SEARCH_TIMEOUT_SECONDS)
         try:
             async with db.writers() as session, session.begin():
                 user = await auth_service.create_user(

@@ -76,7 +76,9 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     """Run one use case in one transaction, as a request would."""
 
     async def run() -> T:
-        db = Database.connect(settings.database_url)
+        db = Database.connect(
+            settings.database_url, search_timeout_s=settings.search_timeout_seconds
+        )
         try:
             async with db.writers() as session, session.begin():
                 return await work(session)

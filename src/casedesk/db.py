@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from casedesk import sqlite_checkpoint, sqlite_inline
-from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, database_backend
-from casedesk.errors import TooSlow
+from casedesk.config import database_backend
+from casedesk.errors import Unavailable
 from casedesk.limits import COMMITTING
 
 NAMING = {
@@ -108,9 +108,7 @@ def configure_sqlite(
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_engine(
-    url: str, *, inline: bool = True, search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_SECONDS
-) -> AsyncEngine:
+def create_engine(url: str, *, search_timeout_s: float, inline: bool = True) -> AsyncEngine:
     """An async engine. On SQLite, `inline` runs each call in the event loop's thread (fast
     for short statements); without it, calls go to aiosqlite's threads (for long queries).
     Statements marked SEARCH_STATEMENT are stopped after `search_timeout_s`."""
@@ -172,25 +170,34 @@ class _Deadline:
         self.seconds = seconds
         self.started = time.monotonic()
         self.reached = False
-        self.disarm: Callable[[], None] = lambda: None
+        self.disarm: Callable[[], object] = lambda: None
 
     def passed(self) -> int:
         self.reached = self.reached or time.monotonic() - self.started >= self.seconds
         return int(self.reached)
 
 
-def _interrupt(driver: Any, deadline: _Deadline) -> None:
+async def _interrupt(driver: Any) -> None:
+    """Stop the statement an aiosqlite connection is running in its thread. aiosqlite's
+    interrupt() calls sqlite3's at once instead of queueing behind that statement, as its other
+    calls do; an inline connection has none, and needs none: its statements hold the loop."""
+    interrupt = getattr(driver, "interrupt", None)
+    if interrupt is not None:
+        await interrupt()
+
+
+async def _interrupt_at(deadline: _Deadline, driver: Any) -> None:
+    await asyncio.sleep(deadline.seconds)
     deadline.reached = True
-    # At once, not through aiosqlite's interrupt() coroutine: a task could run after the
-    # statement ended and stop the connection's next one, another request's perhaps.
-    driver._conn.interrupt()
+    await _interrupt(driver)
 
 
 def limit_searches(sync_engine: Any, seconds: float) -> None:
-    """Stop a search statement that runs past `seconds` and raise TooSlow instead: PostgreSQL
-    by SET LOCAL statement_timeout; SQLite by sqlite3_interrupt from a timer on the event
-    loop (aiosqlite's threads), or, where the statement holds the loop itself (inline
-    connections), by a progress handler that watches the deadline."""
+    """Stop a search statement that runs past `seconds` and raise Unavailable instead:
+    PostgreSQL by SET LOCAL statement_timeout, set back when the statement ends; SQLite by
+    sqlite3_interrupt from a task on the event loop (aiosqlite's threads), or, where the
+    statement holds the loop itself (inline connections), by a progress handler that watches
+    the deadline."""
     backend = sync_engine.dialect.name
 
     @event.listens_for(sync_engine, "before_cursor_execute")
@@ -204,12 +211,16 @@ def limit_searches(sync_engine: Any, seconds: float) -> None:
         driver = conn.connection.driver_connection
         if backend == "postgresql":
             cursor.execute(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}")
+            deadline.disarm = lambda: _unlimit_postgresql(conn)
         elif isinstance(driver, sqlite_inline.InlineConnection):
             driver.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
             deadline.disarm = lambda: driver.set_progress_handler(None, 0)
         else:
-            timer = asyncio.get_running_loop().call_later(seconds, _interrupt, driver, deadline)
-            deadline.disarm = timer.cancel
+            # Cancelled with its statement's end: a task cancelled before it runs never runs,
+            # so it cannot stop the connection's next statement, another request's perhaps.
+            deadline.disarm = (
+                asyncio.get_running_loop().create_task(_interrupt_at(deadline, driver)).cancel
+            )
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _disarm(conn: Connection, *_: Any) -> None:
@@ -218,18 +229,32 @@ def limit_searches(sync_engine: Any, seconds: float) -> None:
             deadline.disarm()
 
     @event.listens_for(sync_engine, "handle_error")
-    def _too_slow(context: ExceptionContext) -> None:
+    def _stopped(context: ExceptionContext) -> None:
         conn = context.connection
         deadline = conn.info.pop(_ARMED, None) if conn is not None else None
         if deadline is None:
             return
-        deadline.disarm()
         cancelled = isinstance(context.original_exception, psycopg.errors.QueryCanceled)
+        if backend != "postgresql":
+            # On PostgreSQL the failed statement aborted the transaction, and so its
+            # statement_timeout: the rollback that must follow sets it back.
+            deadline.disarm()
         if deadline.reached or (cancelled and deadline.passed()):
-            raise TooSlow(
+            raise Unavailable(
                 f"The search did not finish within {seconds:g} seconds and was stopped. "
                 "Narrow it: more or longer words, or more filters."
             ) from context.original_exception
+
+
+def _unlimit_postgresql(conn: Connection) -> None:
+    """The search limit holds for the search statement alone, not the rest of its transaction
+    (a scroll's UPDATE and COMMIT follow its search): back to the session's statement_timeout,
+    which casedesk never sets (the server's, role's or connection's own)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("SET LOCAL statement_timeout = DEFAULT")
+    finally:
+        cursor.close()
 
 
 @dataclass
@@ -245,9 +270,9 @@ class Database:
     write_turn: asyncio.Lock | None
 
     @classmethod
-    def connect(
-        cls, url: str, *, search_timeout_s: float = DEFAULT_SEARCH_TIMEOUT_SECONDS
-    ) -> Database:
+    def connect(cls, url: str, *, search_timeout_s: float) -> Database:
+        """Engines and session makers for `url`; `search_timeout_s` is
+        Settings.search_timeout_seconds, which Settings holds below the request limit."""
         engine = create_engine(url, search_timeout_s=search_timeout_s)
         writer_engine = engine.execution_options(**{_WRITE_OPTION: True})
         sqlite = backend_of(url) == "sqlite"
@@ -308,9 +333,7 @@ async def interrupt_sqlite(session: AsyncSession) -> None:
         return
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    interrupt = getattr(raw.driver_connection, "interrupt", None)
-    if interrupt is not None:
-        await interrupt()
+    await _interrupt(raw.driver_connection)
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -46,16 +46,12 @@ class PreconditionFailed(DomainError):
 
 
 class Unavailable(DomainError):
-    """Refused for want of capacity, not for anything in the request: retry after a while."""
+    """Refused for want of capacity or time, not for anything in the request. With
+    `retry_after_seconds`, the same request is worth sending again after that long; without
+    it, work stopped at its time limit and the request may succeed when it asks for less."""
 
     title = "Service Unavailable"
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+    def __init__(self, detail: str, *, retry_after_seconds: int | None = None) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
-
-
-class TooSlow(DomainError):
-    """Work stopped at its time limit: the same request may succeed when it asks for less."""
-
-    title = "Service Unavailable"

@@ -34,7 +34,6 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.Conflict, 409),
     (errors.PreconditionFailed, 412),
     (errors.Unavailable, 503),
-    (errors.TooSlow, 503),
 ]
 
 _TITLES = {
@@ -222,7 +221,7 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     headers = None
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, errors.Unavailable):
+    elif isinstance(exc, errors.Unavailable) and exc.retry_after_seconds is not None:
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     return problem(
         request, status, exc.detail, title=exc.title, field_errors=field_errors, headers=headers
