@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import psycopg
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner, Result
 
+from casedesk import cli as cli_module
 from casedesk.cli import app
 from casedesk.config import Settings
 from casedesk.main import create_app
@@ -546,6 +550,40 @@ def test_a_database_that_cannot_be_used_gets_two_lines_and_exit_code_2(
     assert lines[0].startswith("error: ")
     assert mistake.says in result.stderr
     assert mistake.advice in result.stderr
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(sqlite3.OperationalError("database is locked"), id="sqlite-locked"),
+        pytest.param(sqlite3.OperationalError("database or disk is full"), id="sqlite-disk-full"),
+        pytest.param(
+            psycopg.errors.DeadlockDetected("deadlock detected"), id="postgresql-deadlock"
+        ),
+        pytest.param(
+            psycopg.errors.QueryCanceled("canceling statement due to user request"),
+            id="postgresql-cancelled",
+        ),
+        pytest.param(psycopg.errors.DiskFull("could not extend file"), id="postgresql-disk-full"),
+    ],
+)
+def test_a_database_failure_after_connecting_is_a_bug_that_keeps_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    failed = OperationalError("INSERT INTO tenants ...", {}, failure)
+
+    async def create_tenant(session: object, *, name: str) -> None:
+        raise failed
+
+    monkeypatch.setattr(cli_module.tenants_service, "create_tenant", create_tenant)
+    result = CliRunner().invoke(
+        app,
+        ["tenants", "create", "acme"],
+        env={"CASEDESK_DATABASE_URL": unmigrated_sqlite(tmp_path)},
+    )
+    assert result.exception is failed, result.output
+    assert result.exit_code == 1
+    assert "error:" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from casedesk import clock, migrate, sqlite_checkpoint
 from casedesk.auth import keys
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
-from casedesk.cli_boundary import GuardedGroup
+from casedesk.cli_boundary import GuardedGroup, read_settings
 from casedesk.config import (
     MAX_TOKEN_LIFETIME_SECONDS,
     VERIFICATIONS_ENV,
@@ -64,10 +64,10 @@ KEEP_ALIVE_SECONDS = 5
 BACKLOG = 2048
 
 
-def _migrated() -> Settings:
+def _migrated(ctx: typer.Context) -> Settings:
     """The settings, with the database brought to the latest schema first: every command
     that uses the database does this, as `serve` always has."""
-    settings = Settings.from_env()
+    settings = read_settings(ctx)
     migrate.upgrade(settings.database_url)
     return settings
 
@@ -107,12 +107,13 @@ def _unless_set(name: str, value: str) -> Iterator[None]:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Apply pending migrations, then serve the API."""
-    settings = _migrated()
+    settings = _migrated(ctx)
     if backend_of(settings.database_url) == "sqlite":
         sqlite_checkpoint.truncate(make_url(settings.database_url).database or "")
     owner = _in_transaction(settings, auth_service.bootstrap_owner)
@@ -153,19 +154,19 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(ctx: typer.Context) -> None:
     """Apply every pending migration."""
-    _migrated()
+    _migrated(ctx)
     typer.echo("Database is at the latest schema.")
 
 
 @db_app.command("check")
-def db_check() -> None:
+def db_check(ctx: typer.Context) -> None:
     """Check the database, its search index and the cases' bookkeeping; exit 1 on a problem."""
     from casedesk import integrity
 
     try:
-        report = integrity.check(Settings.from_env().database_url)
+        report = integrity.check(read_settings(ctx).database_url)
     except DomainError as error:
         typer.secho(f"error: {error.detail}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -184,6 +185,7 @@ def db_check() -> None:
 
 @users_app.command("create")
 def users_create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A display name for the API user.")],
     role: Annotated[
         list[str],
@@ -212,7 +214,7 @@ def users_create(
             session, name=name, roles=role, markets=market or [], tenant=tenant
         )
 
-    user = _in_transaction(_migrated(), work)
+    user = _in_transaction(_migrated(ctx), work)
     if as_json:
         typer.echo(
             json.dumps(
@@ -233,7 +235,7 @@ def users_create(
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(ctx: typer.Context) -> None:
     """List API users (never their secrets)."""
 
     async def work(session: AsyncSession) -> list[tuple[str, str, str, str, bool]]:
@@ -243,13 +245,14 @@ def users_list() -> None:
             for u in await users_repository.list_users(session)
         ]
 
-    for client_id, name, tenant, roles, active in _in_transaction(_migrated(), work):
+    for client_id, name, tenant, roles, active in _in_transaction(_migrated(ctx), work):
         state = "active" if active else "deactivated"
         typer.echo(f"{client_id}  {name}  tenant={tenant}  roles=[{roles}]  {state}")
 
 
 @users_app.command("deactivate")
 def users_deactivate(
+    ctx: typer.Context,
     client_id: Annotated[str, typer.Argument(help="The user's ClientId.")],
 ) -> None:
     """Deactivate an API user: its tokens stop working at once."""
@@ -257,22 +260,25 @@ def users_deactivate(
     async def work(session: AsyncSession) -> None:
         await auth_service.deactivate_user(session, client_id=client_id)
 
-    _in_transaction(_migrated(), work)
+    _in_transaction(_migrated(ctx), work)
     typer.echo(f"Deactivated {client_id}.")
 
 
 @tenants_app.command("create")
-def tenants_create(name: Annotated[str, typer.Argument(help="The tenant's name.")]) -> None:
+def tenants_create(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The tenant's name.")]
+) -> None:
     """Create a tenant."""
 
     async def work(session: AsyncSession) -> str:
         return (await tenants_service.create_tenant(session, name=name)).name
 
-    typer.echo(f"Created tenant {_in_transaction(_migrated(), work)}.")
+    typer.echo(f"Created tenant {_in_transaction(_migrated(ctx), work)}.")
 
 
 @keys_app.command("rotate")
 def keys_rotate(
+    ctx: typer.Context,
     grace_seconds: Annotated[
         int | None,
         typer.Option(
@@ -286,7 +292,7 @@ def keys_rotate(
     ] = None,
 ) -> None:
     """Sign tokens with a new stored key from the next start of `casedesk serve` on."""
-    settings = _migrated()
+    settings = _migrated(ctx)
     if settings.secret_key:
         typer.secho(
             "error: CASEDESK_SECRET_KEY is set, so the key in the database is not used.",
@@ -318,6 +324,7 @@ def keys_rotate(
 
 @app.command()
 def seed(
+    ctx: typer.Context,
     cases: Annotated[int, typer.Option(min=1, help="How many cases to generate.")],
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same cases.")] = 1,
     tenant: Annotated[str, typer.Option(help="The tenant to load them into.")] = DEFAULT_TENANT,
@@ -325,7 +332,7 @@ def seed(
     """Load realistic, deterministic cases straight into the database (for demos and benchmarks)."""
     from casedesk.seeding import loader
 
-    settings = _migrated()
+    settings = _migrated(ctx)
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description:<8}"),
