@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import httpx2 as httpx
@@ -11,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
+from casedesk.config import Settings
+from casedesk.main import create_app
 from casedesk.problems import field_name, trace_id, unique_violation, validation_errors
 from tests.conftest import ApiUser
 
@@ -186,6 +190,29 @@ def test_allow_lists_exactly_the_methods_of_the_resource(
     response = admin.request(method, path)
     assert_problem(response, 405)
     assert response.headers["Allow"] == allow
+
+
+def test_allow_is_read_from_the_path_under_the_root_path_the_app_is_served_at(
+    settings: Settings,
+) -> None:
+    with TestClient(create_app(settings), root_path="/desk") as client:
+        response = client.get("/desk/api/cases/search")
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == "POST"
+
+
+def test_the_case_routes_leave_the_process_wide_path_convertors_alone() -> None:
+    """Starlette's convertor registry is shared by every app in the process: the reserved ids
+    are kept out of a case's {id} by its route (cases/routes.py), not by a registered type."""
+    probe = (
+        "import starlette.convertors as c; before = set(c.CONVERTOR_TYPES); "
+        "from casedesk.config import Settings; from casedesk.main import create_app; "
+        "create_app(Settings()); print(sorted(set(c.CONVERTOR_TYPES) - before))"
+    )
+    added = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert added.stdout.strip() == "[]", added.stderr
 
 
 def test_the_trace_id_echoes_the_callers_request_id(client: TestClient) -> None:

@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    problems.index_routes(app)
     install_idempotency(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _add_openapi(app)

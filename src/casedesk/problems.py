@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 import psycopg
@@ -16,7 +17,6 @@ from fastapi.responses import Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
-from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
@@ -252,33 +252,56 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _routed_methods(app: Starlette) -> list[tuple[re.Pattern[str], frozenset[str]]]:
-    """Each route's path pattern and methods, read from the app's routes on first use (after
-    every router is included) and kept. Mounts are left out: they answer 405 themselves."""
-    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
-        app.state, "routed_methods", None
-    )
-    if table is None:
-        table = [
-            (route.path_regex, frozenset(route.methods))
-            for route in iter_route_contexts(app.routes)
-            if route.methods
-        ]
-        app.state.routed_methods = table
-    return table
+@runtime_checkable
+class ClaimingRoute(Protocol):
+    """A route that turns down some paths its pattern matches (a case's {id} is never a
+    reserved id: cases/routes.py)."""
+
+    def claims(self, path_params: Mapping[str, Any]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Routed:
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    claims: Callable[[Mapping[str, Any]], bool] | None
+
+    def routes(self, path: str) -> bool:
+        match = self.pattern.match(path)
+        return match is not None and (self.claims is None or self.claims(match.groupdict()))
+
+
+def index_routes(app: Starlette) -> None:
+    """Keep each route's path pattern and methods for the Allow header of a 405: called once
+    the app has all its routes. Mounts are left out: they answer 405 themselves."""
+    app.state.routed = [
+        _Routed(
+            route.path_regex,
+            frozenset(route.methods),
+            route.original_route.claims
+            if isinstance(route.original_route, ClaimingRoute)
+            else None,
+        )
+        for route in iter_route_contexts(app.routes)
+        if route.methods
+    ]
 
 
 def allowed_methods(app: Starlette, path: str) -> str:
-    """The Allow header for a path: the methods of every route whose pattern matches it (a
-    case Id never matches a literal segment such as `search`: cases/routes.py)."""
-    methods = {
-        method
-        for pattern, routed in _routed_methods(app)
-        if pattern.match(path)
-        for method in routed
-    }
+    """The Allow header for a path: the methods of every route that routes it."""
+    routed: list[_Routed] = app.state.routed
+    methods = {method for route in routed if route.routes(path) for method in route.methods}
     order = {method: place for place, method in enumerate(_METHOD_ORDER)}
     return ", ".join(sorted(methods, key=lambda method: (order.get(method, len(order)), method)))
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes match: the request's, less the root path the app is served under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and (path == root or path.startswith(f"{root}/")):
+        return path[len(root) :]
+    return path
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -286,7 +309,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     field_errors = None
     if exc.status_code == 405:
-        routed = allowed_methods(request.app, get_route_path(request.scope))
+        routed = allowed_methods(request.app, _route_path(request.scope))
         headers["Allow"] = routed or headers.get("Allow", "")
     elif exc.status_code == 400:
         # FastAPI's own "error parsing the body" (e.g. bytes that are not UTF-8).

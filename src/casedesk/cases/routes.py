@@ -6,13 +6,17 @@ bad token is refused before the request queues for SQLite's write lock.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, status
 from fastapi.responses import Response
-from starlette.convertors import StringConvertor, register_url_convertor
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from casedesk.auth.dependencies import CaseSearcher, CaseWriter, authenticated_read
 from casedesk.auth.policy import Role
@@ -38,17 +42,25 @@ from casedesk.idempotency.answers import IDEMPOTENCY_ERRORS, IDEMPOTENT, keep
 from casedesk.problems import problem_responses
 from casedesk.wire import FilledText, StoredText
 
-router = APIRouter(prefix="/api/cases", tags=["Cases"])
+_RESERVED_ID = re.compile(RESERVED_ID_WORDS)
 
 
-class _CaseIdSegment(StringConvertor):
-    """A path segment that can name a case: never a reserved id, which names a resource of its
+class CaseRoute(APIRoute):
+    """A route whose {id} names a case, so never a reserved id, which names a resource of its
     own (GET /api/cases/search is a 405 of the search, not a lookup of a case "search")."""
 
-    regex = f"(?!(?:{RESERVED_ID_WORDS})(?![^/]))[^/]+"
+    def claims(self, path_params: Mapping[str, Any]) -> bool:
+        case_id = path_params.get("id")
+        return case_id is None or not _RESERVED_ID.fullmatch(case_id)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and not self.claims(child_scope["path_params"]):
+            return Match.NONE, {}
+        return match, child_scope
 
 
-register_url_convertor("case_id", _CaseIdSegment())
+router = APIRouter(prefix="/api/cases", tags=["Cases"], route_class=CaseRoute)
 
 # Path and query text is checked like body text: a NUL would break PostgreSQL (500) and
 # be stored as is by SQLite.
@@ -85,7 +97,7 @@ def _case_response(row: CaseRow, status_code: int = 200) -> Response:
 
 
 @router.get(
-    "/{id:case_id}",
+    "/{id}",
     summary="Get a case by ID",
     response_model=OmniumCase,
     responses=_READ_ERRORS,
@@ -163,7 +175,7 @@ async def patch_case(
 
 
 @router.delete(
-    "/{id:case_id}",
+    "/{id}",
     summary="Delete a case (soft delete)",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -207,7 +219,7 @@ async def search_cases(
 
 
 @router.post(
-    "/{id:case_id}/assignto",
+    "/{id}/assignto",
     summary="Assign a case to a user",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -236,7 +248,7 @@ async def assign_case(
 
 
 @router.post(
-    "/{id:case_id}/changestatus",
+    "/{id}/changestatus",
     summary="Change the status of a case",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
@@ -265,7 +277,7 @@ async def change_status(
 
 
 @router.post(
-    "/{id:case_id}/comments",
+    "/{id}/comments",
     summary="Add a note to a case",
     description=(
         "Adds an OmniumComment: `Public` notes go to CaseNotes, `Internal` (the default) to "
@@ -291,7 +303,7 @@ async def add_comment(
 
 
 @router.post(
-    "/{id:case_id}/restore",
+    "/{id}/restore",
     summary="Undo a soft delete",
     response_model=OmniumCase,
     responses=_WRITE_ERRORS,
