@@ -28,10 +28,16 @@ Name = Annotated[StoredText, Field(max_length=NAME_MAX)]
 # Statuses and priorities are each tenant's own (PUT /api/cases/settings): the document shows
 # the defaults as examples, never as an enum, which would make a tenant's own one look invalid.
 DEFAULT_STATUSES = [status.name for status in DEFAULT_RULES.statuses]
-STATUS_DESCRIPTION = (
-    "One of the tenant's statuses, in any letter case (GET /api/cases/settings lists them); "
-    "the defaults are shown as examples."
-)
+
+
+def _setting_description(kind: str) -> str:
+    return (
+        f"One of the tenant's {kind}, in any letter case (GET /api/cases/settings lists them); "
+        "the defaults are shown as examples."
+    )
+
+
+STATUS_DESCRIPTION = _setting_description("statuses")
 StatusName = Annotated[
     StoredText,
     Field(max_length=NAME_MAX, description=STATUS_DESCRIPTION, examples=DEFAULT_STATUSES),
@@ -40,10 +46,7 @@ PriorityName = Annotated[
     StoredText,
     Field(
         max_length=NAME_MAX,
-        description=(
-            "One of the tenant's priorities, in any letter case (GET /api/cases/settings lists "
-            "them); the defaults are shown as examples."
-        ),
+        description=_setting_description("priorities"),
         examples=[priority.name for priority in DEFAULT_RULES.priorities],
     ),
 ]
