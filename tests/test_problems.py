@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from typing import Any
 
 import httpx2 as httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import IntegrityError
 
 from casedesk.config import Settings
 from casedesk.main import create_app
-from casedesk.problems import field_name, trace_id, unique_violation, validation_errors
+from casedesk.problems import field_name, trace_id, validation_errors
 from tests.conftest import ApiUser
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "traceId"}
@@ -326,20 +323,3 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(client: TestClient) -> No
 def test_a_nul_in_a_request_body_is_a_400_naming_the_field(admin: ApiUser) -> None:
     response = admin.post("/api/cases", json={"Subject": "Order\x00arrived damaged"})
     assert_invalid(response, "Subject")
-
-
-@pytest.mark.parametrize(
-    ("error", "unique"),
-    [
-        (sqlite3.IntegrityError("UNIQUE constraint failed: cases.tenant_id, cases.id"), True),
-        (sqlite3.IntegrityError("NOT NULL constraint failed: cases.subject"), False),
-        (psycopg.errors.UniqueViolation("duplicate key value"), True),
-        (psycopg.errors.ForeignKeyViolation("violates foreign key constraint"), False),
-        (IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")), True),
-        (IntegrityError("INSERT", {}, sqlite3.IntegrityError("CHECK constraint failed")), False),
-    ],
-)
-def test_only_a_unique_constraint_refusing_a_value_is_a_unique_violation(
-    error: Exception, unique: bool
-) -> None:
-    assert unique_violation(error) is unique

@@ -41,6 +41,17 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class ValueTaken(Conflict):
+    """A unique constraint refused a value the use case did not know to be taken: what a race
+    or stored data it did not foresee leaves."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A value that must be unique is taken already, so nothing was changed. Read the "
+            "current state before you retry."
+        )
+
+
 class PreconditionFailed(DomainError):
     title = "Precondition Failed"
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from casedesk import errors
+from casedesk.storage_errors import unique_violation
 
 PROBLEM_JSON = "application/problem+json"
 _PROBLEM_JSON_BYTES = PROBLEM_JSON.encode()
@@ -330,24 +331,11 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, psycopg.OperationalError)
 
 
-def unique_violation(error: BaseException) -> bool:
-    """Whether a database error is a unique constraint refusing a value that is taken."""
-    original = error.orig if isinstance(error, DBAPIError) else error
-    if isinstance(original, sqlite3.IntegrityError):
-        return str(original).startswith("UNIQUE constraint failed")
-    return isinstance(original, psycopg.errors.UniqueViolation)
-
-
 async def _on_database_error(request: Request, exc: Exception) -> Response:
     if unique_violation(exc):
         # The use cases refuse what they know to be taken (an Id, a number prefix) by name;
-        # this is what a race or stored data they did not foresee leaves: never a 500.
-        return problem(
-            request,
-            409,
-            "A value that must be unique is taken already, so nothing was changed. Read the "
-            "current state before you retry.",
-        )
+        # anything else a unique constraint refuses is still a 409, never a 500.
+        return await _on_domain_error(request, errors.ValueTaken())
     if not database_unavailable(exc):
         raise exc
     return problem(

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casedesk import clock
 from casedesk.auth.policy import Actor
 from casedesk.cases import batch, service
+from casedesk.cases.errors import CaseIdTaken
 from casedesk.cases.schemas import OmniumCaseCreate
 from casedesk.config import Settings
+from casedesk.errors import Conflict
 from casedesk.main import create_app
 from tests.cases.batch_calls import (
     ADD,
@@ -155,7 +157,7 @@ def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
     admin.create_case(Id="abc123")
     actor = Actor("batch", "batch", tenant_id=1, roles=frozenset({"CaseAdmin", "AllMarkets"}))
 
-    async def store(session: AsyncSession) -> list[int | None]:
+    async def store(session: AsyncSession) -> list[int | Conflict]:
         rules = await service.write_rules(session, actor)
         rows = [
             service.build_case(
@@ -169,24 +171,26 @@ def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
             )
             for case_id, number in (("abc124", 2001), ("abc123", 2002), ("abc125", 2003))
         ]
-        return await batch.store_new_cases(session, tenant_id=1, rows=rows, any_chosen=True)
+        return await batch.store_new_cases(session, tenant_id=1, rows=rows)
 
     stored = run_in_transaction(database_url, store)
-    assert [pk is None for pk in stored] == [False, True, False]
+    assert [type(pk) for pk in stored] == [int, CaseIdTaken, int]
     assert admin.get("/api/cases/abc123").json()["Subject"] == SUBJECT
     assert admin.get("/api/cases/abc125").json()["CaseNumber"] == "CS-2003"
 
 
 @pytest.mark.parametrize("chosen_id", [None, "abc124"], ids=["server-ids", "chosen-ids"])
-def test_a_batch_meeting_a_case_number_taken_already_is_a_409_problem_and_not_a_500(
+def test_an_item_meeting_a_case_number_taken_already_fails_alone_with_the_single_409(
     admin: ApiUser, database_url: str, chosen_id: str | None
 ) -> None:
     admin.create_case()
     set_last_case_number(database_url, 1000)
-    response = admin.post(ADD, json=[{"Id": chosen_id, "Subject": SUBJECT}])
-    assert response.status_code == 409, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    assert admin.post("/api/cases/search", json={}).json()["TotalHits"] == 1
+    single = admin.post("/api/cases", json={"Id": chosen_id, "Subject": SUBJECT})
+    assert single.status_code == 409, single.text
+    body = add_many(admin, [{"Id": chosen_id, "Subject": SUBJECT}, {"Subject": "Refund missing"}])
+    assert only_error(body) == as_item_error(single, 0, chosen_id)
+    assert [(item["Index"], item["CaseNumber"]) for item in body["Items"]] == [(1, "CS-1002")]
+    assert admin.post("/api/cases/search", json={}).json()["TotalHits"] == 2
 
 
 def test_an_item_in_a_market_the_user_lacks_is_refused_with_403(make_user: UserFactory) -> None:

@@ -16,7 +16,8 @@ from casedesk.cases import direct, repository, service
 from casedesk.cases.errors import CaseIdTaken
 from casedesk.cases.models import CaseRow
 from casedesk.cases.schemas import OmniumCaseCreate, OmniumCasePatch
-from casedesk.errors import DomainError, InvalidInput, NotFound
+from casedesk.errors import Conflict, DomainError, InvalidInput, NotFound, ValueTaken
+from casedesk.storage_errors import unique_violation
 
 MAX_ITEMS = 1_000
 
@@ -114,21 +115,18 @@ async def add_many(
             service.build_case(actor, rules, plan, number=number, moment=clock.now())
             for (_, plan), number in zip(accepted, numbers, strict=True)
         ]
-        any_chosen = any(plan.data.id for _, plan in accepted)
-        stored = await store_new_cases(
-            session, tenant_id=actor.tenant_id, rows=rows, any_chosen=any_chosen
-        )
+        stored = await store_new_cases(session, tenant_id=actor.tenant_id, rows=rows)
         refs = {
             pk: service.case_refs(row)
             for row, pk in zip(rows, stored, strict=True)
-            if pk is not None
+            if isinstance(pk, int)
         }
         await repository.replace_refs_many(
             session, tenant_id=actor.tenant_id, refs=refs, fresh=True
         )
-        for (index, _), row, pk in zip(accepted, rows, stored, strict=True):
-            if pk is None:
-                result.fail(index, row.id, CaseIdTaken(row.id))
+        for (index, plan), row, pk in zip(accepted, rows, stored, strict=True):
+            if isinstance(pk, DomainError):
+                result.fail(index, plan.data.id, pk)
             else:
                 result.applied.append(Applied(index, row.id, row.case_number, BatchOutcome.CREATED))
     result.order()
@@ -136,20 +134,21 @@ async def add_many(
 
 
 async def store_new_cases(
-    session: AsyncSession, *, tenant_id: int, rows: list[CaseRow], any_chosen: bool
-) -> list[int | None]:
-    """The rows' pks, None for a row whose client-chosen Id another transaction took meanwhile.
+    session: AsyncSession, *, tenant_id: int, rows: list[CaseRow]
+) -> list[int | Conflict]:
+    """The rows' pks, or for a row a unique constraint refused, why: its client-chosen Id
+    taken by another transaction meanwhile, or another value taken (a case number, by stored
+    data the counter did not foresee).
 
-    Only then does a client Id collide (the batch checked them first), so the savepoint and
-    the row-by-row retry are the rare path."""
-    if not any_chosen:
-        return list(await repository.insert_many(session, tenant_id=tenant_id, rows=rows))
+    The batch checked the client Ids first, so the row-by-row retry is the rare path; the
+    savepoint keeps one refused row from failing the others."""
     try:
         async with session.begin_nested():
             return list(await repository.insert_many(session, tenant_id=tenant_id, rows=rows))
-    except IntegrityError:
-        pass
-    stored: list[int | None] = []
+    except IntegrityError as error:
+        if not unique_violation(error):
+            raise
+    stored: list[int | Conflict] = []
     for row in rows:
         try:
             async with session.begin_nested():
@@ -157,9 +156,12 @@ async def store_new_cases(
                     await repository.insert_many(session, tenant_id=tenant_id, rows=[row])
                 )
         except IntegrityError as error:
-            if not direct.id_clash(error.orig):
+            if unique_violation(error, of=direct.ID_CONSTRAINT):
+                stored.append(CaseIdTaken(row.id))
+            elif unique_violation(error):
+                stored.append(ValueTaken())
+            else:
                 raise
-            stored.append(None)
     return stored
 
 

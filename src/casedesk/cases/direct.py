@@ -32,19 +32,24 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.case_settings.repository import SETTINGS_LOCK
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
 from casedesk.cases.models import CaseRow
 from casedesk.cases.repository import FIRST_CASE_NUMBER
+from casedesk.storage_errors import unique_violation
 
 COLUMNS = tuple(column.name for column in CaseRow.__table__.columns)
 _DATES = frozenset(c.name for c in CaseRow.__table__.columns if isinstance(c.type, DateTime))
 _JSON = frozenset(c.name for c in CaseRow.__table__.columns if isinstance(c.type, JSON))
 _INSERTED = tuple(name for name in COLUMNS if name != "pk")
-ID_CONSTRAINT = "uq_cases_tenant_id"
+ID_CONSTRAINT = next(
+    constraint
+    for constraint in CaseRow.metadata.tables[CaseRow.__tablename__].constraints
+    if isinstance(constraint, UniqueConstraint) and constraint.name == "uq_cases_tenant_id"
+)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM cases WHERE tenant_id = %s AND id = %s"
 
 
@@ -314,16 +319,9 @@ async def insert(direct: Direct, row: CaseRow, refs: Refs, *, number_prefix: str
         )
         row.case_number = case_number
     except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
-        if id_clash(error):
+        if unique_violation(error, of=ID_CONSTRAINT):
             raise IdTaken(row.id) from error
         raise
-
-
-def id_clash(error: BaseException | None) -> bool:
-    """Whether an insert failed on the (tenant, Id) unique constraint, and nothing else."""
-    if isinstance(error, psycopg.errors.UniqueViolation):
-        return error.diag.constraint_name == ID_CONSTRAINT
-    return "cases.tenant_id, cases.id" in str(error)
 
 
 async def change_refs(
