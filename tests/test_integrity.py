@@ -137,6 +137,35 @@ def test_a_case_number_given_twice_is_reported(database_url: str, case: dict[str
     )
 
 
+def test_a_case_number_in_other_digits_than_ascii_is_no_number_above_the_counter(
+    database_url: str, case: dict[str, Any]
+) -> None:
+    # Arabic-Indic 1009: no create writes it, so no create can write it again.
+    execute(
+        database_url,
+        "UPDATE cases SET case_number = 'CS-\u0661\u0660\u0660\u0669' "
+        "WHERE case_number = 'CS-1003'",
+    )
+
+    report = integrity.check(database_url)
+
+    assert report.ok, report.problems
+
+
+def test_case_numbers_without_a_number_are_not_taken_for_one_number_used_twice(
+    database_url: str, case: dict[str, Any]
+) -> None:
+    execute(
+        database_url,
+        "UPDATE cases SET case_number = 'Imported A' WHERE case_number = 'CS-1002'",
+        "UPDATE cases SET case_number = 'Imported B' WHERE case_number = 'CS-1003'",
+    )
+
+    report = integrity.check(database_url)
+
+    assert report.ok, report.problems
+
+
 def test_a_status_changed_without_its_log_entry_is_reported(
     database_url: str, case: dict[str, Any]
 ) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casedesk import clock, migrate
 from casedesk.case_settings.models import CaseSettingsRow
-from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
+from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules, number_in
 from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow
 from casedesk.cases.service import case_refs
 from casedesk.db import backend_of, configure_sqlite, sync_url
@@ -30,7 +30,7 @@ from casedesk.errors import Conflict, NotFound
 EXAMPLES = 5
 _BATCH = 2_000
 _MILLISECOND = timedelta(milliseconds=1)
-_TRAILING_DIGITS = re.compile(r"[0-9]+$")
+_TRAILING_NUMBER = re.compile(r"[1-9][0-9]*$")
 # Verified with amcheck on PostgreSQL: the tables that hold cases and their numbers.
 _CASE_TABLES = ("cases", "case_refs", "case_counters")
 _FTS_CHECK = "search index (FTS5 integrity-check against the cases)"
@@ -312,10 +312,11 @@ def _consistency(connection: Connection) -> list[tuple[str, list[str]]]:
         name = f"{case.case_number} (Id {case.id})"
         tenant = tenants[case.tenant_id]
         number = _number(case.case_number, tenant.rules.number_prefix)
-        if number in tenant.numbers:
-            reused.add(f"{name} in tenant {case.tenant_id}")
-        tenant.numbers.add(number)
-        tenant.highest_number = max(tenant.highest_number, number)
+        if number is not None:
+            if number in tenant.numbers:
+                reused.add(f"{name} in tenant {case.tenant_id}")
+            tenant.numbers.add(number)
+            tenant.highest_number = max(tenant.highest_number, number)
         for problem in status_log_problems(case.status, case.status_log):
             logs.add(f"{name}: {problem}")
         for problem in _definition_problems(case, tenant):
@@ -406,14 +407,15 @@ def _expected_refs(case: Any) -> frozenset[tuple[str, str]]:
     )
 
 
-def _number(case_number: str, prefix: str) -> int:
-    """The number a case was given: after the tenant's prefix, or, for a case numbered under
-    an earlier prefix, its trailing digits."""
-    rest = case_number.removeprefix(prefix)
-    if rest != case_number and rest.isdigit():
-        return int(rest)
-    digits = _TRAILING_DIGITS.search(case_number)
-    return int(digits.group()) if digits else 0
+def _number(case_number: str, prefix: str) -> int | None:
+    """The number a case was given, read as a create writes it (number_in): after the tenant's
+    prefix or, for a case numbered under an earlier prefix, after what precedes its trailing
+    number. None for a case number no create could have written."""
+    number = number_in(case_number, prefix)
+    if number is not None:
+        return number
+    trailing = _TRAILING_NUMBER.search(case_number)
+    return number_in(case_number, case_number[: trailing.start()]) if trailing else None
 
 
 def _counter_problems(connection: Connection, tenants: dict[int, _Tenant]) -> list[str]:
