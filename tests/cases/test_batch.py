@@ -15,7 +15,7 @@ from casedesk.cases import batch, service
 from casedesk.cases.errors import CaseIdTaken
 from casedesk.cases.schemas import OmniumCaseCreate
 from casedesk.config import Settings
-from casedesk.errors import Conflict
+from casedesk.errors import Conflict, ValueTaken
 from casedesk.main import create_app
 from tests.cases.batch_calls import (
     ADD,
@@ -151,15 +151,13 @@ def test_an_id_repeated_in_the_batch_fails_the_later_item_with_409(admin: ApiUse
     assert admin.get("/api/cases/abc123").json()["Subject"] == SUBJECT
 
 
-def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
-    database_url: str, admin: ApiUser
-) -> None:
-    admin.create_case(Id="abc123")
+def store_new_cases(url: str, rows: list[tuple[str, int]]) -> list[int | Conflict]:
+    """Store cases of these (Id, number) straight away, as addmany does after its Id check."""
     actor = Actor("batch", "batch", tenant_id=1, roles=frozenset({"CaseAdmin", "AllMarkets"}))
 
     async def store(session: AsyncSession) -> list[int | Conflict]:
         rules = await service.write_rules(session, actor)
-        rows = [
+        built = [
             service.build_case(
                 actor,
                 rules,
@@ -169,14 +167,31 @@ def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
                 number=number,
                 moment=clock.now(),
             )
-            for case_id, number in (("abc124", 2001), ("abc123", 2002), ("abc125", 2003))
+            for case_id, number in rows
         ]
-        return await batch.store_new_cases(session, tenant_id=1, rows=rows)
+        return await batch.store_new_cases(session, tenant_id=1, rows=built)
 
-    stored = run_in_transaction(database_url, store)
+    return run_in_transaction(url, store)
+
+
+def test_an_id_taken_by_another_request_after_the_check_fails_only_its_item(
+    database_url: str, admin: ApiUser
+) -> None:
+    admin.create_case(Id="abc123")
+    stored = store_new_cases(database_url, [("abc124", 2001), ("abc123", 2002), ("abc125", 2003)])
     assert [type(pk) for pk in stored] == [int, CaseIdTaken, int]
     assert admin.get("/api/cases/abc123").json()["Subject"] == SUBJECT
     assert admin.get("/api/cases/abc125").json()["CaseNumber"] == "CS-2003"
+
+
+def test_a_number_taken_when_the_cases_are_stored_fails_only_its_item(
+    database_url: str, admin: ApiUser
+) -> None:
+    admin.create_case(Id="abc123")
+    stored = store_new_cases(database_url, [("abc124", 2001), ("abc125", 1001), ("abc126", 2003)])
+    assert [type(pk) for pk in stored] == [int, ValueTaken, int]
+    assert admin.get("/api/cases/abc123").json()["CaseNumber"] == "CS-1001"
+    assert admin.get("/api/cases/abc126").json()["CaseNumber"] == "CS-2003"
 
 
 @pytest.mark.parametrize("chosen_id", [None, "abc124"], ids=["server-ids", "chosen-ids"])

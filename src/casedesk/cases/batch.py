@@ -141,7 +141,9 @@ async def store_new_cases(
     data the counter did not foresee).
 
     The batch checked the client Ids first, so the row-by-row retry is the rare path; the
-    savepoint keeps one refused row from failing the others."""
+    savepoint keeps one refused row from failing the others. Around every batch, even one
+    without client Ids, it costs nothing measurable (tools/measure_batch.py, SQLite, three
+    runs each, interleaved: 1,660-2,350 creates/s with it, 1,690-2,260 without)."""
     try:
         async with session.begin_nested():
             return list(await repository.insert_many(session, tenant_id=tenant_id, rows=rows))
