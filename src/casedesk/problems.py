@@ -250,7 +250,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 # The order Allow lists methods in; a routed method missing here comes last.
-_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_METHOD_PLACE = {
+    method: place for place, method in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"))
+}
 
 
 @runtime_checkable
@@ -292,8 +294,8 @@ def allowed_methods(app: Starlette, path: str) -> str:
     """The Allow header for a path: the methods of every route that routes it."""
     routed: list[_Routed] = app.state.routed
     methods = {method for route in routed if route.routes(path) for method in route.methods}
-    order = {method: place for place, method in enumerate(_METHOD_ORDER)}
-    return ", ".join(sorted(methods, key=lambda method: (order.get(method, len(order)), method)))
+    last = len(_METHOD_PLACE)
+    return ", ".join(sorted(methods, key=lambda method: (_METHOD_PLACE.get(method, last), method)))
 
 
 def _route_path(scope: Scope) -> str:
