@@ -42,6 +42,6 @@ lock: ## re-pin requirements.lock from pyproject.toml
 	rm -rf .lockenv
 
 clean: ## remove the environment and local databases
-	rm -rf $(VENV) casedesk.db casedesk.db-wal casedesk.db-shm
+	rm -rf $(VENV) casedesk.storage.database casedesk.storage.database-wal casedesk.storage.database-shm
 
 .PHONY: help install run test bench battery check lock clean

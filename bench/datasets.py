@@ -17,7 +17,7 @@ from rich.console import Console
 from bench.options import Options
 from bench.server import CASEDESK, casedesk_env
 from bench.wrk import BenchError
-from casedesk.db import configure_sqlite, sync_url
+from casedesk.storage.database import configure_sqlite, sync_url
 
 MARKER = "bench_dataset"
 TENANT = "default"

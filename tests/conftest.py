@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casedesk.auth import passwords
 from casedesk.auth import service as auth_service
 from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, Settings
-from casedesk.db import Database
 from casedesk.main import create_app
+from casedesk.storage.database import Database
 from casedesk.tenants import service as tenants_service
 from tests import databases
 

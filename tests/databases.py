@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from psycopg import sql
 
-from casedesk import migrate
-from casedesk.db import sync_url
+from casedesk.schema import migrate
+from casedesk.storage.database import sync_url
 
 BACKENDS = tuple(
     name.strip()

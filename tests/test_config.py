@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from casedesk.cli import app
+from casedesk.cli.commands import app
 from casedesk.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
@@ -27,7 +27,7 @@ OLD_LONG_ENOUGH = "o" * 32
 def test_defaults_without_any_environment() -> None:
     settings = Settings.from_env({})
     assert settings == Settings()
-    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///casedesk.db"
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///casedesk.storage.database"
     assert settings.secret_key is None
     assert settings.token_lifetime_seconds == DEFAULT_TOKEN_LIFETIME_SECONDS == 864_000
     assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 4 * 1024 * 1024
@@ -106,7 +106,12 @@ def test_an_unsupported_database_url_is_refused(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite:///casedesk.db", "sqlite+aiosqlite:///x.db", "postgresql+psycopg://u@h/d"]
+    "url",
+    [
+        "sqlite:///casedesk.storage.database",
+        "sqlite+aiosqlite:///x.db",
+        "postgresql+psycopg://u@h/d",
+    ],
 )
 def test_sqlite_and_postgresql_urls_with_any_driver_are_accepted(url: str) -> None:
     assert Settings.from_env({"CASEDESK_DATABASE_URL": url}).database_url == url

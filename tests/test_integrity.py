@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from psycopg import sql
 from typer.testing import CliRunner, Result
 
-from casedesk import integrity, migrate
-from casedesk.cli import app
-from casedesk.db import sync_url
+from casedesk import integrity
+from casedesk.cli.commands import app
+from casedesk.schema import migrate
 from casedesk.seeding import loader
+from casedesk.storage.database import sync_url
 from tests import databases
 from tests.conftest import ApiUser
 

@@ -1,4 +1,4 @@
-"""The application shell: health, nothing built at import (Swagger UI: tests/swagger)."""
+"""The application shell: health, nothing built at import (Swagger UI: tests/http/swagger)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_health_answers_without_a_token(client: TestClient) -> None:
 
 def test_importing_the_app_builds_no_engine_or_settings() -> None:
     probe = (
-        "import casedesk.main, casedesk.cli, sqlalchemy.ext.asyncio as a, sys;"
+        "import casedesk.main, casedesk.cli.commands, sqlalchemy.ext.asyncio as a, sys;"
         "import gc;"
         "engines = [o for o in gc.get_objects() if isinstance(o, a.AsyncEngine)];"
         "sys.exit(len(engines))"

@@ -30,11 +30,11 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from casedesk import migrate
 from casedesk.auth import service as auth_service
 from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS, Settings
-from casedesk.db import Database
 from casedesk.main import create_app
+from casedesk.schema import migrate
+from casedesk.storage.database import Database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CASEDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -1,3 +1,3 @@
-from casedesk.cli import main
+from casedesk.cli.commands import main
 
 main()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_DATABASE_URL = "sqlite:///casedesk.db"
+DEFAULT_DATABASE_URL = "sqlite:///casedesk.storage.database"
 DEFAULT_TOKEN_LIFETIME_SECONDS = 864_000
 # HS256's key should be at least as long as its 256-bit hash (RFC 7518, 3.2).
 MIN_SECRET_KEY_BYTES = 32

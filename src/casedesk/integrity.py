@@ -19,13 +19,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from casedesk import clock, migrate
+from casedesk import clock
 from casedesk.case_settings.models import CaseSettingsRow
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules, number_in
 from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow
 from casedesk.cases.service import case_refs
-from casedesk.db import backend_of, configure_sqlite, sync_url
 from casedesk.errors import Conflict, NotFound
+from casedesk.schema import migrate
+from casedesk.storage.database import backend_of, configure_sqlite, sync_url
 
 EXAMPLES = 5
 _BATCH = 2_000

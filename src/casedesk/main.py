@@ -11,7 +11,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from sqlalchemy.engine import make_url
 
-from casedesk import problems, sqlite_checkpoint
 from casedesk.auth import keys, passwords
 from casedesk.auth.routes import router as auth_router
 from casedesk.case_settings.routes import router as settings_router
@@ -19,15 +18,17 @@ from casedesk.cases.batch_routes import router as batch_router
 from casedesk.cases.routes import router as cases_router
 from casedesk.cases.scroll_routes import router as scroll_router
 from casedesk.config import Settings
-from casedesk.db import Database, backend_of
-from casedesk.fastread import fast_reader
+from casedesk.http import problems
+from casedesk.http.guards import BodySizeLimit, TimeLimit
+from casedesk.http.headers import SecurityHeaders, add_cors
+from casedesk.http.request_log import RequestLog
+from casedesk.http.swagger import routes as swagger
+from casedesk.http.wire import storable_parameters
 from casedesk.idempotency.middleware import install as install_idempotency
-from casedesk.limits import BodySizeLimit, TimeLimit
-from casedesk.observability import RequestLog
 from casedesk.ratelimit.middleware import install as install_rate_limits
-from casedesk.security import SecurityHeaders, add_cors
-from casedesk.swagger import routes as swagger
-from casedesk.wire import storable_parameters
+from casedesk.storage import sqlite_checkpoint
+from casedesk.storage.database import Database, backend_of
+from casedesk.storage.fastread import fast_reader
 
 DESCRIPTION = """
 casedesk speaks the Omnium Cases API: create, search, update, assign, change the status of

@@ -10,7 +10,7 @@ import httpx2 as httpx
 import sqlalchemy as sa
 
 from casedesk import clock
-from casedesk.db import sync_url
+from casedesk.storage.database import sync_url
 from tests.conftest import ApiUser
 
 CASE_ID = "abc123"

@@ -17,7 +17,7 @@ from casedesk.auth import service as auth_service
 from casedesk.config import RateLimits, Settings
 from casedesk.main import create_app
 from tests.conftest import ApiUser, UserFactory, run_in_transaction
-from tests.test_problems import assert_problem
+from tests.http.test_problems import assert_problem
 
 SMALL = RateLimits(burst=3, refill=1, refill_seconds=3600)
 

@@ -20,7 +20,7 @@ from casedesk.config import RateLimits, Settings
 from casedesk.main import create_app
 from casedesk.ratelimit.table import create_file
 from tests.conftest import ApiUser, UserFactory
-from tests.test_problems import assert_problem
+from tests.http.test_problems import assert_problem
 
 THROTTLE = RateLimits(token_failures=3, token_failure_seconds=3600)
 

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casedesk.auth import repository, service, tokens
 from casedesk.auth.policy import Actor, Role, require
 from casedesk.auth.tokens import TokenClaims
-from casedesk.db import ReadSession, SearchSession
 from casedesk.errors import NotAuthenticated
-from casedesk.fastread import FastReader
-from casedesk.observability import note_actor
+from casedesk.http.request_log import note_actor
+from casedesk.storage.database import ReadSession, SearchSession
+from casedesk.storage.fastread import FastReader
 
 T = TypeVar("T")
 

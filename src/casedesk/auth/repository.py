@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casedesk.auth.models import ApiUserRow, InstanceSecretRow
 from casedesk.auth.policy import Actor
-from casedesk.fastread import FastReader
+from casedesk.storage.fastread import FastReader
 
 
 async def get_user(session: AsyncSession, client_id: str) -> ApiUserRow | None:

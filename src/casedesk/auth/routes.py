@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from casedesk.auth import service
-from casedesk.db import ReadSession
-from casedesk.problems import problem_responses
+from casedesk.http.problems import problem_responses
+from casedesk.storage.database import ReadSession
 
 router = APIRouter(tags=["Authentication"])
 

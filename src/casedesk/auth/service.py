@@ -13,7 +13,7 @@ from casedesk.auth.models import ApiUserRow
 from casedesk.auth.policy import ALL_MARKETS, MARKET_ROLE_PREFIX, Actor, Role, is_valid_role
 from casedesk.auth.tokens import SigningKeys
 from casedesk.errors import InvalidInput, NotAuthenticated, NotFound
-from casedesk.fastread import FastReader
+from casedesk.storage.fastread import FastReader
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
 

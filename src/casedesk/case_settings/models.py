@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casedesk.db import Base
+from casedesk.storage.database import Base
 
 
 class CaseSettingsRow(Base):

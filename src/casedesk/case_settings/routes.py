@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from casedesk.auth.dependencies import CaseReader, OwnerWriter
 from casedesk.case_settings import service
 from casedesk.case_settings.schemas import CaseSettings
-from casedesk.db import ReadSession, WriteSession
-from casedesk.problems import problem_responses
+from casedesk.http.problems import problem_responses
+from casedesk.storage.database import ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/cases/settings", tags=["Case settings"])
 

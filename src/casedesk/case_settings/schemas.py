@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field
 
 from casedesk.case_settings.rules import CaseRules, PriorityDef, StatusDef
-from casedesk.wire import JSON_INTEGER, FilledText, StoredText, WireModel
+from casedesk.http.wire import JSON_INTEGER, FilledText, StoredText, WireModel
 
 _NAME = Annotated[FilledText, Field(max_length=200)]
 

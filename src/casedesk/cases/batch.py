@@ -17,7 +17,7 @@ from casedesk.cases.errors import CaseIdTaken
 from casedesk.cases.models import CaseRow
 from casedesk.cases.schemas import OmniumCaseCreate, OmniumCasePatch
 from casedesk.errors import Conflict, DomainError, InvalidInput, NotFound, ValueTaken
-from casedesk.storage_errors import unique_violation
+from casedesk.storage.errors import unique_violation
 
 MAX_ITEMS = 1_000
 

@@ -10,16 +10,16 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from casedesk import problems
 from casedesk.auth.dependencies import CaseWriter
 from casedesk.cases import batch, examples
 from casedesk.cases.batch import MAX_ITEMS, BatchOutcome, BatchResult, Invalid
 from casedesk.cases.batch_schemas import OmniumBatchResult
 from casedesk.cases.schemas import OmniumCaseCreate, OmniumCasePatch
-from casedesk.db import WriteSession
 from casedesk.errors import InvalidInput
+from casedesk.http import problems
+from casedesk.http.wire import WireModel
 from casedesk.idempotency.answers import IDEMPOTENCY_ERRORS, IDEMPOTENT, keep
-from casedesk.wire import WireModel
+from casedesk.storage.database import WriteSession
 
 router = APIRouter(prefix="/api/cases", tags=["Cases"])
 

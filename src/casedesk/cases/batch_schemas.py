@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casedesk.cases.batch import BatchOutcome
-from casedesk.wire import WireModel
+from casedesk.http.wire import WireModel
 
 
 class OmniumBatchItem(WireModel):

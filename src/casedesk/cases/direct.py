@@ -39,7 +39,7 @@ from casedesk.case_settings.repository import SETTINGS_LOCK
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
 from casedesk.cases.models import CaseRow
 from casedesk.cases.repository import FIRST_CASE_NUMBER
-from casedesk.storage_errors import unique_violation
+from casedesk.storage.errors import unique_violation
 
 COLUMNS = tuple(column.name for column in CaseRow.__table__.columns)
 _DATES = frozenset(c.name for c in CaseRow.__table__.columns if isinstance(c.type, DateTime))

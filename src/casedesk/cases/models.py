@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casedesk.db import Base
+from casedesk.storage.database import Base
 
 
 # Text that is sorted or compared byte-wise, so SQLite and PostgreSQL agree on the order.

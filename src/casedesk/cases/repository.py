@@ -19,7 +19,7 @@ from casedesk.auth.tokens import TokenClaims
 from casedesk.cases import search
 from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow, CaseScrollRow
 from casedesk.cases.schemas import SortOrder
-from casedesk.fastread import FastReader
+from casedesk.storage.fastread import FastReader
 
 FIRST_CASE_NUMBER = 1001
 

@@ -37,10 +37,10 @@ from casedesk.cases.schemas import (
     OmniumCaseSearchResult,
     OmniumComment,
 )
-from casedesk.db import SearchSession, WriteSession
+from casedesk.http.problems import problem_responses
+from casedesk.http.wire import FilledText, StoredText
 from casedesk.idempotency.answers import IDEMPOTENCY_ERRORS, IDEMPOTENT, keep
-from casedesk.problems import problem_responses
-from casedesk.wire import FilledText, StoredText
+from casedesk.storage.database import SearchSession, WriteSession
 
 _RESERVED_ID = re.compile(RESERVED_ID_WORDS)
 

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from casedesk.case_settings.rules import DEFAULT_RULES
 from casedesk.cases.models import ID_MAX, NAME_MAX, SUBJECT_MAX
-from casedesk.wire import JSON_INTEGER, FilledText, Flag, StoredText, UtcDateTime, WireModel
+from casedesk.http.wire import JSON_INTEGER, FilledText, Flag, StoredText, UtcDateTime, WireModel
 
 DESCRIPTION_MAX = 100_000
 NOTE_MAX = 100_000

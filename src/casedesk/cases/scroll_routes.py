@@ -13,9 +13,9 @@ from casedesk.auth.policy import Actor, Role
 from casedesk.cases import scroll
 from casedesk.cases.rendering import render_case
 from casedesk.cases.schemas import OmniumCaseScrollRequest, OmniumCaseScrollResult
-from casedesk.db import WriteSession
-from casedesk.problems import problem_responses
-from casedesk.wire import StoredText
+from casedesk.http.problems import problem_responses
+from casedesk.http.wire import StoredText
+from casedesk.storage.database import WriteSession
 
 router = APIRouter(prefix="/api/cases", tags=["Cases"])
 

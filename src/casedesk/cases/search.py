@@ -33,8 +33,8 @@ from sqlalchemy.sql.elements import TextClause, UnaryExpression
 
 from casedesk.cases.models import CaseRefRow, CaseRow
 from casedesk.cases.schemas import SortOrder, _SearchFilters
-from casedesk.db import SEARCH_STATEMENT
 from casedesk.errors import InvalidInput
+from casedesk.storage.database import SEARCH_STATEMENT
 
 # PostgreSQL's trigram index covers exactly PG_DOCUMENT (see the migration). Its columns are
 # collated "C", whose lower() folds ASCII only, so a word with other letters is matched by

@@ -14,10 +14,10 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casedesk.http.problems import problem_responses
 from casedesk.idempotency import service
 from casedesk.idempotency.models import KEY_MAX
 from casedesk.idempotency.rules import HEADER
-from casedesk.problems import problem_responses
 
 CLAIM = "casedesk.idempotency.claim"
 KEPT = "casedesk.idempotency.kept"

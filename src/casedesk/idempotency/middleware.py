@@ -18,17 +18,17 @@ from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casedesk.asgi import StatusWatch
 from casedesk.auth import service as auth_service
 from casedesk.auth import tokens
 from casedesk.auth.policy import Actor, Role
 from casedesk.config import Settings
-from casedesk.db import Database
 from casedesk.errors import DomainError, InvalidInput
+from casedesk.http.asgi import StatusWatch
+from casedesk.http.problems import request_trace, send_problem
 from casedesk.idempotency import rules, service
 from casedesk.idempotency.answers import CLAIM, KEPT
 from casedesk.idempotency.repository import KeyScope
-from casedesk.problems import request_trace, send_problem
+from casedesk.storage.database import Database
 
 log = logging.getLogger("casedesk")
 

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casedesk.db import Base
+from casedesk.storage.database import Base
 
 KEY_MAX = 255
 _JSON = JSON().with_variant(JSONB(), "postgresql")

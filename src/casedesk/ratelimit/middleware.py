@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casedesk import problems
-from casedesk.asgi import StatusWatch
 from casedesk.auth import tokens
 from casedesk.auth.tokens import SigningKeys
 from casedesk.config import RateLimits, Settings
 from casedesk.errors import NotAuthenticated
+from casedesk.http import problems
+from casedesk.http.asgi import StatusWatch
 from casedesk.ratelimit.bucket import Bucket, Decision
 from casedesk.ratelimit.store import Store
 from casedesk.ratelimit.table import open_store

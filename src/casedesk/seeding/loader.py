@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 from casedesk.case_settings.models import CaseSettingsRow
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules
 from casedesk.cases.models import CaseCounterRow
-from casedesk.db import configure_sqlite, sync_url
 from casedesk.errors import NotFound
 from casedesk.seeding import formats
 from casedesk.seeding.generator import CaseGenerator
+from casedesk.storage.database import configure_sqlite, sync_url
 from casedesk.tenants.models import TenantRow
 
 BATCH = 5_000

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casedesk.db import Base
+from casedesk.storage.database import Base
 
 DEFAULT_TENANT = "default"
 

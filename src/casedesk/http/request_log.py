@@ -25,9 +25,9 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casedesk.limits import ABANDONED
-from casedesk.problems import REQUEST_ID as REQUEST_ID
-from casedesk.problems import send_problem
+from casedesk.http.guards import ABANDONED
+from casedesk.http.problems import REQUEST_ID as REQUEST_ID
+from casedesk.http.problems import send_problem
 
 log = logging.getLogger("casedesk.access")
 
@@ -180,7 +180,7 @@ def logging_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "casedesk.observability.JsonFormatter"}},
+        "formatters": {"json": {"()": "casedesk.http.request_log.JsonFormatter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",

@@ -10,8 +10,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casedesk.asgi import StatusWatch
-from casedesk.problems import request_trace, send_problem
+from casedesk.http.asgi import StatusWatch
+from casedesk.http.problems import request_trace, send_problem
 
 # Set in a request's scope just before its transaction commits: from then on the time limit
 # lets it finish, since a cancellation could no longer undo what it wrote.

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from casedesk import sqlite_checkpoint, sqlite_inline
 from casedesk.config import database_backend
 from casedesk.errors import Unavailable
-from casedesk.limits import COMMITTING
+from casedesk.http.guards import COMMITTING
+from casedesk.storage import sqlite_checkpoint, sqlite_inline
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casedesk.config import Settings
+from casedesk.http.headers import API_CSP
 from casedesk.main import create_app
-from casedesk.security import API_CSP
 from tests.conftest import ApiUser
 
 ALWAYS = {

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casedesk.config import Settings
+from casedesk.http.problems import field_name, trace_id, validation_errors
 from casedesk.main import create_app
-from casedesk.problems import field_name, trace_id, validation_errors
 from tests.conftest import ApiUser
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "traceId"}

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from casedesk import db
 from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS
-from casedesk.db import create_engine
 from casedesk.errors import Unavailable
 from casedesk.seeding.loader import sync_engine
+from casedesk.storage import database as db
+from casedesk.storage.database import create_engine
 from tests.databases import BACKENDS, POSTGRES_ADMIN_URL
 
 CASE_TEXT = "Order arrived damaged, call me on 020 7946 0000"

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from casedesk.case_settings.schemas import CasePriorityDefinition, CaseStatusDefinition
 from casedesk.cases.schemas import OmniumCaseScrollRequest, OmniumCaseSearchRequest
-from casedesk.wire import FilledText, StoredText, UtcDateTime, WireModel
+from casedesk.http.wire import FilledText, StoredText, UtcDateTime, WireModel
 
 
 class Parcel(WireModel):

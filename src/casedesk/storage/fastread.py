@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import psycopg
 from sqlalchemy.engine import make_url
 
-from casedesk.db import SQLITE_BUSY_TIMEOUT_SECONDS, backend_of
+from casedesk.storage.database import SQLITE_BUSY_TIMEOUT_SECONDS, backend_of
 
 POSTGRES_CONNECTIONS = 8
 SQLITE_READER_CACHE_KIB = 16 * 1024

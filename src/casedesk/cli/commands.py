@@ -24,21 +24,23 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casedesk import clock, migrate, sqlite_checkpoint
+from casedesk import clock
 from casedesk.auth import keys
 from casedesk.auth import repository as users_repository
 from casedesk.auth import service as auth_service
-from casedesk.cli_boundary import GuardedGroup, read_settings
+from casedesk.cli.boundary import GuardedGroup, read_settings
 from casedesk.config import (
     MAX_TOKEN_LIFETIME_SECONDS,
     VERIFICATIONS_ENV,
     Settings,
     verifications_per_worker,
 )
-from casedesk.db import Database, backend_of
 from casedesk.errors import DomainError
-from casedesk.observability import logging_config
+from casedesk.http.request_log import logging_config
 from casedesk.ratelimit.table import shared_by_workers
+from casedesk.schema import migrate
+from casedesk.storage import sqlite_checkpoint
+from casedesk.storage.database import Database, backend_of
 from casedesk.tenants import repository as tenants_repository
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT

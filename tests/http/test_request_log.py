@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from casedesk.config import Settings
-from casedesk.limits import TimeLimit
+from casedesk.http.guards import TimeLimit
+from casedesk.http.request_log import JsonFormatter, RequestLog, logging_config
 from casedesk.main import create_app
-from casedesk.observability import JsonFormatter, RequestLog, logging_config
 from tests.conftest import ApiUser
-from tests.test_problems import assert_problem
+from tests.http.test_problems import assert_problem
 
 ASPNET_TRACE_ID = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00")
 

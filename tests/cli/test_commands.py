@@ -26,11 +26,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner, Result
 
-from casedesk import cli as cli_module
-from casedesk.cli import app
+from casedesk.cli.commands import app
+from casedesk.cli import commands as cli_module
 from casedesk.config import Settings
+from casedesk.http.request_log import logging_config
 from casedesk.main import create_app
-from casedesk.observability import logging_config
 from tests.conftest import SECRET_KEY, ApiUser
 from tests.databases import BACKENDS, POSTGRES_ADMIN_URL
 
@@ -489,7 +489,7 @@ CLOSED_PORT = Mistake(
 MISTAKES = {
     "postgresql-unreachable": CLOSED_PORT,
     "sqlite-directory-missing": Mistake(
-        lambda tmp: f"sqlite:///{tmp / 'no-such-directory' / 'casedesk.db'}",
+        lambda tmp: f"sqlite:///{tmp / 'no-such-directory' / 'casedesk.storage.database'}",
         "unable to open database file",
         "no-such-directory' exists and is writable",
     ),

@@ -3,9 +3,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from casedesk.db import Base, configure_sqlite, sync_url
-from casedesk.migrate import is_modelled
-from casedesk.models import load_all
+from casedesk.schema.migrate import is_modelled
+from casedesk.schema.tables import load_all
+from casedesk.storage.database import Base, configure_sqlite, sync_url
 
 load_all()
 config = context.config

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from casedesk import sqlite_checkpoint
 from casedesk.config import DEFAULT_SEARCH_TIMEOUT_SECONDS
-from casedesk.db import create_engine
+from casedesk.storage import sqlite_checkpoint
+from casedesk.storage.database import create_engine
 
 ROWS = 1500
 ROW_BYTES = 3000

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from casedesk.db import sync_url
-from casedesk.storage_errors import unique_violation
+from casedesk.storage.database import sync_url
+from casedesk.storage.errors import unique_violation
 
 BY_ID = sa.UniqueConstraint("tenant_id", "id", name="uq_unique_probe_tenant_id")
 BY_NUMBER = sa.UniqueConstraint("tenant_id", "number", name="uq_unique_probe_tenant_number")

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from casedesk import errors
-from casedesk.storage_errors import unique_violation
+from casedesk.storage.errors import unique_violation
 
 PROBLEM_JSON = "application/problem+json"
 _PROBLEM_JSON_BYTES = PROBLEM_JSON.encode()

@@ -19,11 +19,11 @@ from casedesk.auth.dependencies import CaseWriter
 from casedesk.cases import service
 from casedesk.cases.schemas import OmniumCaseCreate
 from casedesk.config import Settings
-from casedesk.db import WriteSession
-from casedesk.limits import COMMITTING, BodySizeLimit, TimeLimit
+from casedesk.http.guards import COMMITTING, BodySizeLimit, TimeLimit
 from casedesk.main import create_app
+from casedesk.storage.database import WriteSession
 from tests.conftest import ApiUser
-from tests.test_problems import assert_problem
+from tests.http.test_problems import assert_problem
 
 LIMIT = 1024
 

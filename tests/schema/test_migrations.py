@@ -15,9 +15,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
-from casedesk import migrate
-from casedesk.db import Base, sync_url
-from casedesk.models import load_all
+from casedesk.schema import migrate
+from casedesk.schema.tables import load_all
+from casedesk.storage.database import Base, sync_url
 from tests import databases
 
 # Built by raw SQL in 0001 for text search, so no model describes them. Named one by one, so
