@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner, Result
 
-from casedesk.cli.commands import app
 from casedesk.cli import commands as cli_module
+from casedesk.cli.commands import app
 from casedesk.config import Settings
 from casedesk.http.request_log import logging_config
 from casedesk.main import create_app
