@@ -5,8 +5,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Annotated
 
+from pydantic import AfterValidator, BeforeValidator, ValidationError, ValidationInfo
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -41,7 +51,8 @@ class ConfigError(ValueError):
     """A setting in the environment has a value casedesk cannot use."""
 
 
-VERIFICATIONS_ENV = "CASEDESK_SECRET_VERIFICATIONS"
+ENV_PREFIX = "CASEDESK_"
+VERIFICATIONS_ENV = f"{ENV_PREFIX}SECRET_VERIFICATIONS"
 
 
 def _cpus() -> int:
@@ -110,56 +121,22 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        return cls(
-            database_url=_database_url(env.get("CASEDESK_DATABASE_URL") or DEFAULT_DATABASE_URL),
-            secret_key=env.get("CASEDESK_SECRET_KEY") or None,
-            previous_secret_key=env.get("CASEDESK_PREVIOUS_SECRET_KEY") or None,
-            token_lifetime_seconds=_positive_int(
-                env,
-                "CASEDESK_TOKEN_LIFETIME_SECONDS",
-                DEFAULT_TOKEN_LIFETIME_SECONDS,
-                maximum=MAX_TOKEN_LIFETIME_SECONDS,
-            ),
-            max_body_bytes=_positive_int(
-                env, "CASEDESK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, maximum=MAX_MAX_BODY_BYTES
-            ),
-            idempotency_key_lifetime_seconds=_positive_int(
-                env,
-                "CASEDESK_IDEMPOTENCY_KEY_LIFETIME_SECONDS",
-                DEFAULT_IDEMPOTENCY_KEY_LIFETIME_SECONDS,
-                minimum=MIN_IDEMPOTENCY_KEY_LIFETIME_SECONDS,
-                maximum=MAX_IDEMPOTENCY_KEY_LIFETIME_SECONDS,
-            ),
-            rate_limits=_rate_limits(env),
-            log_level=_log_level(env.get("CASEDESK_LOG_LEVEL", "")),
-            request_timeout_seconds=_positive_int(
-                env,
-                "CASEDESK_REQUEST_TIMEOUT_SECONDS",
-                DEFAULT_REQUEST_TIMEOUT_SECONDS,
-                maximum=MAX_REQUEST_TIMEOUT_SECONDS,
-            ),
-            search_timeout_seconds=_positive_int(
-                env,
-                "CASEDESK_SEARCH_TIMEOUT_SECONDS",
-                DEFAULT_SEARCH_TIMEOUT_SECONDS,
-                maximum=MAX_REQUEST_TIMEOUT_SECONDS,
-            ),
-            max_connections=_positive_int(
-                env,
-                "CASEDESK_MAX_CONNECTIONS",
-                DEFAULT_MAX_CONNECTIONS,
-                maximum=MAX_MAX_CONNECTIONS,
-            ),
-            secret_verifications=_positive_int(
-                env,
-                VERIFICATIONS_ENV,
-                _cpus(),
-                maximum=MAX_SECRET_VERIFICATIONS,
-            ),
-            cors_origins=_cors_origins(env.get("CASEDESK_CORS_ORIGINS", "")),
-            hsts=_hsts(env.get("CASEDESK_HSTS", "")),
-        )
+        """The settings the CASEDESK_* variables of `env` (the process's by default) say; an
+        unset or empty variable means the default."""
+        variables = _Variables(_Environment, os.environ if env is None else env)
+        try:
+            given = _Environment(**variables()).model_dump(exclude_none=True)
+        except ValidationError as error:
+            raise _config_error(error) from None
+        # A RateLimits field is read from CASEDESK_RATE_LIMIT_<NAME>, or for the token
+        # throttle from CASEDESK_<NAME>.
+        rate_limits = {
+            limit.name: given.pop(variable)
+            for limit in fields(RateLimits)
+            for variable in (f"rate_limit_{limit.name}", limit.name)
+            if variable in given
+        }
+        return cls(**given, rate_limits=RateLimits(**rate_limits))
 
 
 def database_backend(url: str) -> str:
@@ -175,6 +152,10 @@ def database_backend(url: str) -> str:
     return name
 
 
+def _variable(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
 def _database_url(url: str) -> str:
     database_backend(url)
     return url
@@ -188,53 +169,37 @@ def _check_secret_key(name: str, key: str | None) -> None:
         )
 
 
-def _positive_int(
-    env: Mapping[str, str], name: str, default: int, *, maximum: int, minimum: int = 1
-) -> int:
-    """A whole number of plain digits: '1e3', '1_000', '60s' or '1.5' are refused, not guessed."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not _WHOLE_NUMBER.fullmatch(raw):
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}")
-    value = int(raw)
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum:,} and {maximum:,}, got {value:,}")
+def _stripped(raw: object) -> str:
+    """The value without surrounding blanks; only blanks mean the default."""
+    value = str(raw).strip()
+    if not value:
+        raise PydanticUseDefault()
     return value
+
+
+def _whole_number(*, maximum: int, minimum: int = 1) -> BeforeValidator:
+    """A whole number of plain digits: '1e3', '1_000', '60s' or '1.5' are refused, not guessed."""
+
+    def parse(raw: object, info: ValidationInfo) -> int:
+        name, text = _variable(info.field_name or ""), _stripped(raw)
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise ConfigError(f"{name} must be a whole number, got {text!r}")
+        value = int(text)
+        if not minimum <= value <= maximum:
+            raise ConfigError(f"{name} must be between {minimum:,} and {maximum:,}, got {value:,}")
+        return value
+
+    return BeforeValidator(parse)
 
 
 _FLAGS = {"true": True, "1": True, "on": True, "false": False, "0": False, "off": False}
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if raw.lower() not in _FLAGS:
-        raise ConfigError(f"{name} must be true or false, got {raw!r}")
-    return _FLAGS[raw.lower()]
-
-
-def _rate_limits(env: Mapping[str, str]) -> RateLimits:
-    default = RateLimits()
-    return RateLimits(
-        enabled=_flag(env, "CASEDESK_RATE_LIMIT_ENABLED", default.enabled),
-        concurrent=_positive_int(
-            env, "CASEDESK_RATE_LIMIT_CONCURRENT", default.concurrent, maximum=10_000
-        ),
-        burst=_positive_int(env, "CASEDESK_RATE_LIMIT_BURST", default.burst, maximum=1_000_000),
-        refill=_positive_int(env, "CASEDESK_RATE_LIMIT_REFILL", default.refill, maximum=1_000_000),
-        refill_seconds=_positive_int(
-            env, "CASEDESK_RATE_LIMIT_REFILL_SECONDS", default.refill_seconds, maximum=3600
-        ),
-        token_failures=_positive_int(
-            env, "CASEDESK_TOKEN_FAILURES", default.token_failures, maximum=10_000
-        ),
-        token_failure_seconds=_positive_int(
-            env, "CASEDESK_TOKEN_FAILURE_SECONDS", default.token_failure_seconds, maximum=3600
-        ),
-        shared_file=env.get("CASEDESK_RATE_LIMIT_SHARED_FILE") or None,
-    )
+def _flag(raw: object, info: ValidationInfo) -> bool:
+    text = _stripped(raw)
+    if text.lower() not in _FLAGS:
+        raise ConfigError(f"{_variable(info.field_name or '')} must be true or false, got {text!r}")
+    return _FLAGS[text.lower()]
 
 
 def _log_level(raw: str) -> str:
@@ -268,3 +233,85 @@ def _hsts(raw: str) -> str | None:
             f"'max-age=31536000; includeSubDomains', got {value!r}"
         )
     return value
+
+
+_Seconds = Annotated[int | None, _whole_number(maximum=MAX_REQUEST_TIMEOUT_SECONDS)]
+_Flag = Annotated[bool | None, BeforeValidator(_flag)]
+
+
+class _Environment(BaseSettings):
+    """Each CASEDESK_* variable and what it may hold; None where it is not set, so that the
+    defaults stay in Settings and RateLimits alone. Ordered as errors are reported: the first
+    bad variable is the one named."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, validate_default=False
+    )
+
+    database_url: Annotated[str | None, AfterValidator(_database_url)] = None
+    secret_key: str | None = None
+    previous_secret_key: str | None = None
+    token_lifetime_seconds: Annotated[
+        int | None, _whole_number(maximum=MAX_TOKEN_LIFETIME_SECONDS)
+    ] = None
+    max_body_bytes: Annotated[int | None, _whole_number(maximum=MAX_MAX_BODY_BYTES)] = None
+    idempotency_key_lifetime_seconds: Annotated[
+        int | None,
+        _whole_number(
+            minimum=MIN_IDEMPOTENCY_KEY_LIFETIME_SECONDS,
+            maximum=MAX_IDEMPOTENCY_KEY_LIFETIME_SECONDS,
+        ),
+    ] = None
+    rate_limit_enabled: _Flag = None
+    rate_limit_concurrent: Annotated[int | None, _whole_number(maximum=10_000)] = None
+    rate_limit_burst: Annotated[int | None, _whole_number(maximum=1_000_000)] = None
+    rate_limit_refill: Annotated[int | None, _whole_number(maximum=1_000_000)] = None
+    rate_limit_refill_seconds: Annotated[int | None, _whole_number(maximum=3600)] = None
+    token_failures: Annotated[int | None, _whole_number(maximum=10_000)] = None
+    token_failure_seconds: Annotated[int | None, _whole_number(maximum=3600)] = None
+    rate_limit_shared_file: str | None = None
+    log_level: Annotated[str | None, AfterValidator(_log_level)] = None
+    request_timeout_seconds: _Seconds = None
+    search_timeout_seconds: _Seconds = None
+    max_connections: Annotated[int | None, _whole_number(maximum=MAX_MAX_CONNECTIONS)] = None
+    secret_verifications: Annotated[int | None, _whole_number(maximum=MAX_SECRET_VERIFICATIONS)] = (
+        None
+    )
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode, BeforeValidator(_cors_origins)] = None
+    hsts: Annotated[str | None, AfterValidator(_hsts)] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # What Settings.from_env read through _Variables: no .env file, no secrets directory.
+        return (init_settings,)
+
+
+class _Variables(EnvSettingsSource):
+    """pydantic-settings' reading of environment variables, from a mapping of our choice."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._env = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Names are case-sensitive, as they always were here: casedesk_secret_key is not read.
+        return {
+            name.lower(): value for name, value in self._env.items() if name.isupper() and value
+        }
+
+
+def _config_error(error: ValidationError) -> ConfigError:
+    """The first variable's own message: every rule above raises a ConfigError."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):
+        return cause
+    field = str(first["loc"][0]) if first["loc"] else ""
+    return ConfigError(f"{_variable(field)}: {first['msg']}")
