@@ -26,7 +26,7 @@ log = logging.getLogger("casedesk")
 
 INTERVAL_S = 0.25
 # When a writer starts the log over, SQLite trims the file to this size (a pragma of the
-# writing connections: db.configure_sqlite sets it on the server's).
+# writing connections: database.configure_sqlite sets it on the server's).
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 RESTART_ABOVE_BYTES = 64 * 1024 * 1024
 # How long a RESTART checkpoint may wait for readers and writers before it gives up a turn:

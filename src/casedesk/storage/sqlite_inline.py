@@ -4,7 +4,7 @@ event loop's own thread.
 aiosqlite hands every call to a thread and wakes the loop when it is done; for the
 sub-millisecond reads and writes of a case that round trip costs more than the query
 (measured: GET by id at 0.07 x the empty endpoint through aiosqlite). Long queries such as
-searches still go through aiosqlite, on their own engine (see db.py), so they never stall
+searches still go through aiosqlite, on their own engine (see database.py), so they never stall
 the loop.
 
 A statement that finds the database locked (another process holds the write lock) must
@@ -115,53 +115,67 @@ class _ImmediateQueue:
 
 
 class InlineConnection:
-    def __init__(self, connection: sqlite3.Connection, timeout: float) -> None:
-        self._conn = connection
+    """The aiosqlite.Connection that SQLAlchemy's aiosqlite dialect expects, on a plain sqlite3
+    connection (`sqlite`)."""
+
+    def __init__(self, sqlite: sqlite3.Connection, timeout: float) -> None:
+        self._sqlite = sqlite
         self._timeout = timeout
-        self._connection: sqlite3.Connection | None = connection
+        self._open = True
         self._tx = _ImmediateQueue()
+
+    # SQLAlchemy's dialect reads two private attributes of aiosqlite.Connection: `_conn`, the
+    # sqlite3 connection, and `_connection`, the same until it is closed, then None.
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._sqlite
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        return self._sqlite if self._open else None
 
     @property
     def isolation_level(self) -> str | None:
-        return self._conn.isolation_level
+        return self._sqlite.isolation_level
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._conn.cursor(), self._timeout)
+        return InlineCursor(self._sqlite.cursor(), self._timeout)
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        await patiently(self._timeout, self._conn.commit)
+        await patiently(self._timeout, self._sqlite.commit)
 
     async def rollback(self) -> None:
-        self._conn.rollback()
+        self._sqlite.rollback()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._conn.create_function(*args, **kwargs)
+        self._sqlite.create_function(*args, **kwargs)
 
     def set_progress_handler(self, handler: Callable[[], int | None] | None, steps: int) -> None:
         """Call `handler` every `steps` VM instructions of a statement; a true answer stops
         the statement (an interrupt from another thread cannot reach one that holds the loop)."""
-        self._conn.set_progress_handler(handler, steps)
+        self._sqlite.set_progress_handler(handler, steps)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        """aiosqlite's close, which SQLAlchemy awaits to close a connection."""
+        self.stop()
 
     def stop(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        """aiosqlite's stop, which SQLAlchemy calls to terminate a connection without awaiting:
+        here the same as close, as no thread is left to stop."""
+        if self._open:
+            self._open = False
+            self._sqlite.close()
 
 
 def connector(database: str, *, timeout: float) -> Callable[[], Any]:
     """An `async_creator` for SQLAlchemy's aiosqlite dialect: connections that wait for a
-    lock for up to `patience_s` seconds without blocking the loop."""
+    lock for up to `timeout` seconds without blocking the loop."""
 
     async def connect() -> InlineConnection:
-        connection = sqlite3.connect(database, timeout=0, check_same_thread=False)
-        return InlineConnection(connection, timeout)
+        sqlite = sqlite3.connect(database, timeout=0, check_same_thread=False)
+        return InlineConnection(sqlite, timeout)
 
     return connect
