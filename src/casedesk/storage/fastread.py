@@ -64,7 +64,9 @@ class SqliteReader:
 
 
 class PostgresReader:
-    """A few autocommit psycopg connections, handed out in turn."""
+    """A few autocommit psycopg connections, handed out in turn. Kept by hand rather than by
+    psycopg_pool, which measured slower for these reads (tools/measure_fastread.py, 20 rounds
+    of 2,000 reads, interleaved: 1.02 x the time one at a time, 1.45 x with 16 in flight)."""
 
     backend = "postgresql"
 
