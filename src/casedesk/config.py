@@ -78,7 +78,7 @@ class RateLimits:
     refill_seconds: int = 10
     token_failures: int = 10
     token_failure_seconds: int = 30
-    # Set by `casedesk serve` for its workers: the table they share (ratelimit/table.py).
+    # Set by `casedesk serve` for its workers: the table they share (ratelimit/shared_file.py).
     shared_file: str | None = None
 
 

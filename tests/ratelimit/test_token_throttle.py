@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from casedesk.auth import passwords
 from casedesk.config import RateLimits, Settings
 from casedesk.main import create_app
-from casedesk.ratelimit.table import create_file
+from casedesk.ratelimit.shared_file import create_file
 from tests.conftest import ApiUser, UserFactory
 from tests.http.test_problems import assert_problem
 

@@ -37,7 +37,7 @@ from casedesk.config import (
 )
 from casedesk.errors import DomainError
 from casedesk.http.request_log import logging_config
-from casedesk.ratelimit.table import shared_by_workers
+from casedesk.ratelimit.shared_file import shared_by_workers
 from casedesk.schema import migrate
 from casedesk.storage import sqlite_checkpoint
 from casedesk.storage.database import Database, backend_of

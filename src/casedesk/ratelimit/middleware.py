@@ -22,8 +22,8 @@ from casedesk.errors import NotAuthenticated
 from casedesk.http import problems
 from casedesk.http.asgi import StatusWatch
 from casedesk.ratelimit.bucket import Bucket, Decision
+from casedesk.ratelimit.shared_file import open_store
 from casedesk.ratelimit.store import Store
-from casedesk.ratelimit.table import open_store
 
 TOKEN_PATH = "/api/token"
 # One remote address may fail this many times more often than one client id from it.

@@ -1,50 +1,21 @@
-"""The shared-memory table: concurrency and buckets per key, shared by every process that maps
-it, and the in-flight counts of a dead worker dropped."""
+"""The slot table: concurrency and buckets per key, shared by every process that maps it,
+users and failed token requests kept apart."""
 
 from __future__ import annotations
 
 import logging
-import mmap
-import os
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 
-from casedesk.config import RateLimits
 from casedesk.ratelimit.bucket import NS, Bucket
-from casedesk.ratelimit.table import (
-    ENV,
-    FILE_PREFIX,
-    SlotTable,
-    create_file,
-    open_store,
-    remove_stale_files,
-    shared_by_workers,
-)
+from casedesk.ratelimit.shared_file import create_file
+from casedesk.ratelimit.slots import SlotTable
 
 BUCKET = Bucket(burst=5, refill=1, refill_seconds=60)
 ROOMY = Bucket(burst=1_000, refill=1_000, refill_seconds=1)
 FAILURES = Bucket(burst=3, refill=1, refill_seconds=3600)
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    table = tmp_path / "limits"
-    create_file(table, slots=64, workers=8)
-    return table
-
-
-@pytest.fixture
-def table(path: Path) -> Iterator[SlotTable]:
-    opened = SlotTable.open(path)
-    yield opened
-    opened.close()
 
 
 def test_requests_are_admitted_until_the_concurrency_limit(table: SlotTable) -> None:
@@ -211,187 +182,3 @@ def test_each_table_has_a_salt_of_its_own_that_all_its_workers_read(tmp_path: Pa
     finally:
         for table in (first, second, other):
             table.close()
-
-
-class WatchedLock:
-    """A thread lock that says whether it is held."""
-
-    def __init__(self) -> None:
-        self.held = False
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-        self.held = True
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.held = False
-        self._lock.release()
-
-
-def test_which_workers_are_alive_is_read_outside_the_lock(
-    path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """/proc is I/O: every other worker would wait on it."""
-    lock = WatchedLock()
-    held_while_reading: list[bool] = []
-
-    def is_alive(pid: int, started: int) -> bool:
-        held_while_reading.append(lock.held)
-        return True
-
-    monkeypatch.setattr("casedesk.ratelimit.table.is_alive", is_alive)
-    with open(path, "r+b") as file, mmap.mmap(file.fileno(), 0) as memory:
-        SlotTable(memory, lock)
-        second = SlotTable(memory, lock)  # looks at the first when it registers
-        for _ in range(2):  # and again when alice reaches her limit
-            second.acquire("alice", ROOMY, concurrent=1, now=10 * NS)
-    assert held_while_reading == [False, False]
-
-
-def test_a_table_has_room_for_its_workers_only(tmp_path: Path) -> None:
-    create_file(tmp_path / "small", slots=16, workers=2)
-    first, second = SlotTable.open(tmp_path / "small"), SlotTable.open(tmp_path / "small")
-    try:
-        with pytest.raises(RuntimeError, match="room for 2 workers"):
-            SlotTable.open(tmp_path / "small")
-    finally:
-        first.close()
-        second.close()
-
-
-HOLD_THREE = """
-import sys
-from casedesk.ratelimit.bucket import Bucket
-from casedesk.ratelimit.table import SlotTable
-
-table = SlotTable.open(sys.argv[1])
-for _ in range(3):
-    assert table.acquire("alice", Bucket(1000, 1000, 1), concurrent=3, now=0).admitted
-print("holding", flush=True)
-sys.stdin.read()
-"""
-
-
-def holding_three(path: Path) -> subprocess.Popen[str]:
-    """A worker process that has taken 3 of alice's places and keeps them."""
-    worker = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THREE, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert worker.stdout is not None
-    if worker.stdout.readline().strip() != "holding":
-        kill(worker)
-        pytest.fail("the worker process did not start")
-    return worker
-
-
-def kill(worker: subprocess.Popen[str]) -> None:
-    """Dies as a crashed worker does: without releasing anything."""
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    for pipe in (worker.stdin, worker.stdout):
-        if pipe is not None:
-            pipe.close()
-
-
-def test_places_held_by_a_worker_that_died_are_given_back(path: Path, table: SlotTable) -> None:
-    worker = holding_three(path)
-    try:
-        # A live worker's requests in flight count here too.
-        assert table.acquire("alice", ROOMY, concurrent=3, now=10 * NS).too_many_in_flight
-    finally:
-        kill(worker)
-    # The table looks for dead workers at most once a second.
-    assert table.acquire("alice", ROOMY, concurrent=3, now=10 * NS + NS // 2).too_many_in_flight
-    assert table.acquire("alice", ROOMY, concurrent=3, now=11 * NS).admitted
-
-
-def test_a_new_worker_clears_what_a_dead_one_held(path: Path) -> None:
-    kill(holding_three(path))
-    successor = SlotTable.open(path)
-    try:
-        answers = [successor.acquire("alice", ROOMY, concurrent=3, now=0) for _ in range(3)]
-        assert all(a.admitted for a in answers)
-    finally:
-        successor.close()
-
-
-def test_without_a_shared_file_each_app_has_a_table_of_its_own() -> None:
-    first, second = open_store(RateLimits()), open_store(RateLimits())
-    try:
-        first.acquire("alice", BUCKET, concurrent=1, now=0)
-        assert second.acquire("alice", BUCKET, concurrent=1, now=0).admitted
-    finally:
-        first.close()
-        second.close()
-
-
-def test_serve_with_several_workers_hands_them_a_new_table(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(ENV, raising=False)
-    with shared_by_workers(RateLimits(), workers=2):
-        shared = Path(os.environ[ENV])
-        table = SlotTable.open(shared)
-        table.close()
-    assert not shared.exists()
-    assert ENV not in os.environ
-
-
-@pytest.mark.parametrize(
-    ("limits", "workers"),
-    [(RateLimits(), 1), (RateLimits(enabled=False), 4)],
-)
-def test_one_worker_or_no_limits_need_no_shared_table(
-    monkeypatch: pytest.MonkeyPatch, limits: RateLimits, workers: int
-) -> None:
-    monkeypatch.delenv(ENV, raising=False)
-    with shared_by_workers(limits, workers=workers):
-        assert ENV not in os.environ
-
-
-def test_a_killed_servers_table_is_removed_by_the_next_start(tmp_path: Path) -> None:
-    """A server killed with SIGKILL cannot remove its table; the next one does, and leaves
-    the tables of servers still running alone."""
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    stale = tmp_path / f"{FILE_PREFIX}{dead.pid}-abc"
-    live = tmp_path / f"{FILE_PREFIX}{os.getpid()}-def"
-    other = tmp_path / "unrelated-file"
-    for path in (stale, live, other):
-        path.write_bytes(b"x")
-    remove_stale_files(tmp_path)
-    assert not stale.exists()
-    assert live.exists()
-    assert other.exists()
-
-
-def test_a_stale_table_that_cannot_be_removed_is_left_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In a /dev/shm shared with other users, a dead server's table may be another user's."""
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    theirs = tmp_path / f"{FILE_PREFIX}{dead.pid}-abc"
-    ours = tmp_path / f"{FILE_PREFIX}{dead.pid}-def"
-    for path in (theirs, ours):
-        path.write_bytes(b"x")
-    unlink = Path.unlink
-
-    def unlink_unless_theirs(self: Path, missing_ok: bool = False) -> None:
-        if self == theirs:
-            raise PermissionError(13, "Permission denied", str(self))
-        unlink(self, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", unlink_unless_theirs)
-    remove_stale_files(tmp_path)
-    assert theirs.exists()
-    assert not ours.exists()
