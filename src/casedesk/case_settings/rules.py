@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from casedesk.errors import InvalidInput
 
@@ -18,6 +18,9 @@ class StatusDef:
 class PriorityDef:
     name: str
     severity: int
+
+
+Named = TypeVar("Named", StatusDef, PriorityDef)
 
 
 @dataclass(frozen=True)
@@ -37,19 +40,12 @@ class CaseRules:
         object.__setattr__(self, "_priorities", {p.name.lower(): p for p in self.priorities})
 
     def status(self, name: str, *, field_name: str = "Status") -> StatusDef:
-        """The status called `name`, matched case-insensitively, or a 400 listing the allowed."""
-        found = self._statuses.get(name.lower())
-        if found is None:
-            allowed = ", ".join(s.name for s in self.statuses)
-            raise InvalidInput({field_name: [f"Unknown status '{name}'. Allowed: {allowed}."]})
-        return found
+        return _one_of(self.statuses, self._statuses, name, kind="status", field_name=field_name)
 
     def priority(self, name: str, *, field_name: str = "Priority") -> PriorityDef:
-        found = self._priorities.get(name.lower())
-        if found is None:
-            allowed = ", ".join(p.name for p in self.priorities)
-            raise InvalidInput({field_name: [f"Unknown priority '{name}'. Allowed: {allowed}."]})
-        return found
+        return _one_of(
+            self.priorities, self._priorities, name, kind="priority", field_name=field_name
+        )
 
     @property
     def new(self) -> StatusDef:
@@ -85,6 +81,17 @@ class CaseRules:
             default_priority=document["DefaultPriority"],
             number_prefix=document["NumberPrefix"],
         )
+
+
+def _one_of(
+    allowed: tuple[Named, ...], by_name: dict[str, Named], name: str, *, kind: str, field_name: str
+) -> Named:
+    """The one called `name`, matched case-insensitively, or a 400 listing the allowed."""
+    found = by_name.get(name.lower())
+    if found is None:
+        listed = ", ".join(one.name for one in allowed)
+        raise InvalidInput({field_name: [f"Unknown {kind} '{name}'. Allowed: {listed}."]})
+    return found
 
 
 DEFAULT_RULES = CaseRules(
@@ -135,7 +142,7 @@ def check(rules: CaseRules) -> None:
             errors.setdefault(label, []).append(
                 f"Names must be unique (case-insensitively): {', '.join(duplicates)}."
             )
-    status_names = {s.name.lower(): s for s in rules.statuses}
+    status_names = rules._statuses
     for label, name in (
         ("StatusNew", rules.status_new),
         ("StatusResolved", rules.status_resolved),
@@ -149,7 +156,7 @@ def check(rules: CaseRules) -> None:
         errors.setdefault("StatusResolved", []).append(
             "The resolved status may not have a higher Level than the closed status."
         )
-    if rules.default_priority.lower() not in {p.name.lower() for p in rules.priorities}:
+    if rules.default_priority.lower() not in rules._priorities:
         errors.setdefault("DefaultPriority", []).append(
             f"'{rules.default_priority}' is not one of the Priorities."
         )
