@@ -24,9 +24,10 @@ from casedesk.case_settings.models import CaseSettingsRow
 from casedesk.case_settings.rules import DEFAULT_RULES, CaseRules, number_in
 from casedesk.cases.models import CaseCounterRow, CaseRefRow, CaseRow
 from casedesk.cases.service import case_refs
+from casedesk.config import database_backend
 from casedesk.errors import Conflict, NotFound
 from casedesk.schema import migrate
-from casedesk.storage.database import backend_of, configure_sqlite, sync_url
+from casedesk.storage.database import configure_sqlite, sync_url
 
 EXAMPLES = 5
 _BATCH = 2_000
@@ -83,7 +84,7 @@ class _Findings:
 
 def check(database_url: str) -> Report:
     """Run every check that applies to the database's backend."""
-    if backend_of(database_url) == "sqlite":
+    if database_backend(database_url) == "sqlite":
         path = sa.make_url(database_url).database or ""
         if not Path(path).is_file():
             raise NotFound(f"There is no SQLite database at {path!r}.")

@@ -17,7 +17,7 @@ from casedesk.case_settings.routes import router as settings_router
 from casedesk.cases.batch_routes import router as batch_router
 from casedesk.cases.routes import router as cases_router
 from casedesk.cases.scroll_routes import router as scroll_router
-from casedesk.config import Settings
+from casedesk.config import Settings, database_backend
 from casedesk.http import problems
 from casedesk.http.guards import BodySizeLimit, TimeLimit
 from casedesk.http.headers import SecurityHeaders, add_cors
@@ -27,7 +27,7 @@ from casedesk.http.wire import storable_parameters
 from casedesk.idempotency.middleware import install as install_idempotency
 from casedesk.ratelimit.middleware import install as install_rate_limits
 from casedesk.storage import sqlite_checkpoint
-from casedesk.storage.database import Database, backend_of
+from casedesk.storage.database import Database
 from casedesk.storage.fastread import fast_reader
 
 DESCRIPTION = """
@@ -102,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _background_checkpoints(url: str) -> AbstractAsyncContextManager[None]:
-    if backend_of(url) != "sqlite":
+    if database_backend(url) != "sqlite":
         return nullcontext()
     return sqlite_checkpoint.checkpoints(make_url(url).database or "")
 

@@ -33,6 +33,7 @@ from casedesk.config import (
     MAX_TOKEN_LIFETIME_SECONDS,
     VERIFICATIONS_ENV,
     Settings,
+    database_backend,
     verifications_per_worker,
 )
 from casedesk.errors import DomainError
@@ -40,7 +41,7 @@ from casedesk.http.request_log import logging_config
 from casedesk.ratelimit.shared_file import shared_by_workers
 from casedesk.schema import migrate
 from casedesk.storage import sqlite_checkpoint
-from casedesk.storage.database import Database, backend_of
+from casedesk.storage.database import Database
 from casedesk.tenants import repository as tenants_repository
 from casedesk.tenants import service as tenants_service
 from casedesk.tenants.models import DEFAULT_TENANT
@@ -116,7 +117,7 @@ def serve(
 ) -> None:
     """Apply pending migrations, then serve the API."""
     settings = _migrated(ctx)
-    if backend_of(settings.database_url) == "sqlite":
+    if database_backend(settings.database_url) == "sqlite":
         sqlite_checkpoint.truncate(make_url(settings.database_url).database or "")
     owner = _in_transaction(settings, auth_service.bootstrap_owner)
     if owner is not None:

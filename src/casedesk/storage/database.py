@@ -58,22 +58,17 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def backend_of(url: str) -> str:
-    """'sqlite' or 'postgresql'; anything else is refused."""
-    return database_backend(url)
-
-
 def sync_url(url: str) -> str:
     """The URL for a blocking driver (migrations, CLI): pysqlite or psycopg."""
     parsed = make_url(url)
-    if backend_of(url) == "sqlite":
+    if database_backend(url) == "sqlite":
         return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def async_url(url: str) -> str:
     parsed = make_url(url)
-    if backend_of(url) == "sqlite":
+    if database_backend(url) == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
@@ -112,7 +107,7 @@ def create_engine(url: str, *, search_timeout_s: float, inline: bool = True) -> 
     """An async engine. On SQLite, `inline` runs each call in the event loop's thread (fast
     for short statements); without it, calls go to aiosqlite's threads (for long queries).
     Statements marked SEARCH_STATEMENT are stopped after `search_timeout_s`."""
-    if backend_of(url) == "sqlite":
+    if database_backend(url) == "sqlite":
         # Opening a SQLite connection (pragmas, schema parse) costs more than a query: keep
         # enough of them that requests in flight never need a new one.
         options: dict[str, Any] = {
@@ -275,7 +270,7 @@ class Database:
         Settings.search_timeout_seconds, which Settings holds below the request limit."""
         engine = create_engine(url, search_timeout_s=search_timeout_s)
         writer_engine = engine.execution_options(**{_WRITE_OPTION: True})
-        sqlite = backend_of(url) == "sqlite"
+        sqlite = database_backend(url) == "sqlite"
         search_engine = (
             create_engine(url, inline=False, search_timeout_s=search_timeout_s)
             if sqlite

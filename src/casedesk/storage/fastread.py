@@ -14,7 +14,8 @@ from typing import Any, Protocol
 import psycopg
 from sqlalchemy.engine import make_url
 
-from casedesk.storage.database import SQLITE_BUSY_TIMEOUT_SECONDS, backend_of
+from casedesk.config import database_backend
+from casedesk.storage.database import SQLITE_BUSY_TIMEOUT_SECONDS
 
 POSTGRES_CONNECTIONS = 8
 SQLITE_READER_CACHE_KIB = 16 * 1024
@@ -106,6 +107,6 @@ class PostgresReader:
 
 
 def fast_reader(url: str) -> FastReader:
-    if backend_of(url) == "sqlite":
+    if database_backend(url) == "sqlite":
         return SqliteReader(make_url(url).database or "")
     return PostgresReader(url)
