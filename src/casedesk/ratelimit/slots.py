@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from types import TracebackType
 
 from casedesk.ratelimit.bucket import Bucket, Decision, decision, full_at, give_back, refilled, take
 from casedesk.ratelimit.layout import (
@@ -77,12 +76,7 @@ class _FileLock:
         self._thread.acquire()
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         self._thread.release()
 
