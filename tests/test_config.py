@@ -257,3 +257,21 @@ def test_a_search_limit_not_below_the_request_limit_is_refused(search: int, requ
 def test_a_bad_protection_setting_is_refused_naming_it(name: str, raw: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: raw})
+
+
+# Where settings come from: the variables named, nothing else.
+
+
+def test_variable_names_are_case_sensitive() -> None:
+    assert Settings.from_env({"casedesk_max_body_bytes": "1024"}) == Settings()
+
+
+def test_a_dotenv_file_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("CASEDESK_MAX_BODY_BYTES=1024\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}) == Settings()
+
+
+def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEDESK_MAX_BODY_BYTES", "1024")
+    assert Settings.from_env().max_body_bytes == 1024
